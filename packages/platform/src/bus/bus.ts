@@ -1,0 +1,71 @@
+/**
+ * The bus port. Adapters: embedded (in-process, persisted in SQLite), Kafka, NATS
+ * JetStream. All give the same guarantees: order within a key, at-least-once
+ * delivery per consumer group, offsets committed only after the handler returned,
+ * retries with backoff, then the dead-letter topic.
+ */
+export interface BusMessage {
+  topic: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export interface BusRecord extends BusMessage {
+  partition: number;
+  /** Kafka offsets are 64-bit; kept as a decimal string so every adapter can use it. */
+  offset: string;
+  /** Append time, epoch milliseconds. */
+  timestamp: number;
+}
+
+export interface RetryPolicy {
+  /** Total attempts, the first included. */
+  maxAttempts: number;
+  /** Delay before attempt n+1 is initialBackoffMs * 2^(n-1), capped at maxBackoffMs. */
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, initialBackoffMs: 200, maxBackoffMs: 5_000 };
+
+export interface SubscribeOptions {
+  group: string;
+  topics: readonly string[];
+  /** Where a group with no committed offset starts. Default true (earliest). */
+  fromBeginning?: boolean;
+  /**
+   * Read every topic from the start on each subscribe and commit nothing: for read
+   * models that rebuild themselves from the log.
+   */
+  replay?: boolean;
+  retry?: RetryPolicy;
+  handle(record: BusRecord): Promise<void>;
+  onRetry?(record: BusRecord, attempt: number, error: unknown): void;
+  /** Called after the record was written to `<topic>.DLT`, before its offset is committed. */
+  onDeadLetter?(record: BusRecord, error: unknown, attempts: number): Promise<void>;
+}
+
+export interface Subscription {
+  /** Lets the record in flight finish, then leaves the group. */
+  close(): Promise<void>;
+  /** Resolves once every record present at subscribe time has been handled. */
+  caughtUp(): Promise<void>;
+}
+
+export interface Bus {
+  readonly kind: 'embedded' | 'kafka' | 'nats';
+  ensureTopics(topics: readonly string[]): Promise<void>;
+  /** Resolves once every message is durably appended, in the order given. */
+  publish(messages: readonly BusMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Every record of a topic from the beginning (admin views of dead-letter topics). */
+  readAll(topic: string): Promise<BusRecord[]>;
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A record that can never succeed (unparseable): dead-lettered without retries. */
+export class PoisonRecordError extends Error {
+  override readonly name = 'PoisonRecordError';
+}

@@ -1,0 +1,335 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Bus, BusMessage, BusRecord, RetryPolicy, SubscribeOptions, Subscription } from './bus.ts';
+import { DEFAULT_RETRY } from './bus.ts';
+import { type DeliveryHooks, deliver } from './delivery.ts';
+import { partitionFor } from './partitioner.ts';
+
+export interface EmbeddedBusOptions {
+  /** SQLite file holding the log and the committed offsets; ':memory:' keeps nothing. */
+  file: string;
+  /** Partitions of a topic created on first use. */
+  partitions?: number;
+}
+
+interface RecordRow {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string;
+  value: string;
+  headers: string;
+  timestamp: number;
+}
+
+interface Member {
+  id: number;
+  topics: ReadonlySet<string>;
+  options: SubscribeOptions;
+  retry: RetryPolicy;
+  closing: boolean;
+}
+
+const FETCH_SIZE = 200;
+
+/**
+ * An in-process broker with Kafka's delivery semantics: partitioned topics keyed by
+ * order id, consumer groups that split partitions among their members, offsets
+ * committed after the handler returns, replay from the beginning. The log and the
+ * offsets live in SQLite (WAL), so a restart resumes where each group left off.
+ * Durability is SQLite's synchronous=NORMAL: safe across a process crash, and the
+ * last commits may be lost on power loss (they are then redelivered, which the
+ * consumers' inboxes absorb).
+ */
+export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
+  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+  const sqlite = new Database(options.file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.exec(`
+    CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS records (
+      topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+      key TEXT NOT NULL, value TEXT NOT NULL, headers TEXT NOT NULL, timestamp INTEGER NOT NULL,
+      PRIMARY KEY (topic, partition, offset)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS group_offsets (
+      group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+      PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;
+  `);
+  const defaultPartitions = options.partitions ?? 3;
+  const insertTopic = sqlite.prepare('INSERT OR IGNORE INTO topics (name, partitions) VALUES (?, ?)');
+  const insertRecord = sqlite.prepare(
+    'INSERT INTO records (topic, partition, offset, key, value, headers, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const selectRecords = sqlite.prepare<[string, number, number, number], RecordRow>(
+    'SELECT * FROM records WHERE topic = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
+  );
+  const selectCommitted = sqlite.prepare<[string, string, number], { next_offset: number }>(
+    'SELECT next_offset FROM group_offsets WHERE group_id = ? AND topic = ? AND partition = ?',
+  );
+  const upsertCommitted = sqlite.prepare(
+    `INSERT INTO group_offsets (group_id, topic, partition, next_offset) VALUES (?, ?, ?, ?)
+     ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = excluded.next_offset`,
+  );
+
+  /** Per topic: its partition count and each partition's next offset. */
+  const topics = new Map<string, { partitions: number; next: number[] }>();
+  for (const row of sqlite.prepare<[], { name: string; partitions: number }>('SELECT * FROM topics').all()) {
+    const next = Array.from({ length: row.partitions }, () => 0);
+    for (const end of sqlite
+      .prepare<[string], { partition: number; last: number }>(
+        'SELECT partition, MAX(offset) AS last FROM records WHERE topic = ? GROUP BY partition',
+      )
+      .all(row.name)) {
+      next[end.partition] = end.last + 1;
+    }
+    topics.set(row.name, { partitions: row.partitions, next });
+  }
+
+  const ensureTopic = (name: string) => {
+    let topic = topics.get(name);
+    if (!topic) {
+      insertTopic.run(name, defaultPartitions);
+      topic = { partitions: defaultPartitions, next: Array.from({ length: defaultPartitions }, () => 0) };
+      topics.set(name, topic);
+    }
+    return topic;
+  };
+
+  const append = sqlite.transaction((messages: readonly BusMessage[]) => {
+    const now = Date.now();
+    const touched: string[] = [];
+    for (const message of messages) {
+      const topic = ensureTopic(message.topic);
+      const partition = partitionFor(message.key, topic.partitions);
+      const offset = topic.next[partition]!;
+      insertRecord.run(message.topic, partition, offset, message.key, message.value, JSON.stringify(message.headers), now);
+      topic.next[partition] = offset + 1;
+      touched.push(`${message.topic}/${partition}`);
+    }
+    return touched;
+  });
+
+  const toRecord = (row: RecordRow): BusRecord => ({
+    topic: row.topic,
+    partition: row.partition,
+    offset: String(row.offset),
+    key: row.key,
+    value: row.value,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    timestamp: row.timestamp,
+  });
+
+  let closed = false;
+  let nextMemberId = 1;
+  let replayGroups = 0;
+  const groups = new Map<string, ConsumerGroup>();
+  /** Wakes the partition workers waiting on a topic-partition. */
+  const waiters = new Map<string, Set<() => void>>();
+  const notify = (tp: string) => {
+    const set = waiters.get(tp);
+    if (!set) return;
+    waiters.delete(tp);
+    for (const wake of set) wake();
+  };
+  const waitFor = (tp: string) =>
+    new Promise<void>((resolve) => {
+      let set = waiters.get(tp);
+      if (!set) waiters.set(tp, (set = new Set()));
+      set.add(resolve);
+    });
+
+  const bus: Bus = {
+    kind: 'embedded',
+    async ensureTopics(names) {
+      for (const name of names) ensureTopic(name);
+    },
+    async publish(messages) {
+      if (closed) throw new Error('bus is closed');
+      if (messages.length === 0) return;
+      for (const tp of new Set(append(messages))) notify(tp);
+    },
+    async subscribe(subscribeOptions) {
+      if (closed) throw new Error('bus is closed');
+      const replay = subscribeOptions.replay ?? false;
+      const groupId = replay ? `${subscribeOptions.group}#replay-${++replayGroups}` : subscribeOptions.group;
+      for (const topic of subscribeOptions.topics) ensureTopic(topic);
+      let group = groups.get(groupId);
+      if (!group) groups.set(groupId, (group = new ConsumerGroup(groupId, replay, subscribeOptions.fromBeginning ?? true)));
+      const member: Member = {
+        id: nextMemberId++,
+        topics: new Set(subscribeOptions.topics),
+        options: subscribeOptions,
+        retry: subscribeOptions.retry ?? DEFAULT_RETRY,
+        closing: false,
+      };
+      const targets = subscribeOptions.topics.flatMap((topic) =>
+        topics.get(topic)!.next.map((end, partition) => ({ topic, partition, end })),
+      );
+      group.join(member);
+      const joined = group;
+      return {
+        close: () => joined.leave(member),
+        caughtUp: () => joined.caughtUp(targets),
+      } satisfies Subscription;
+    },
+    async readAll(topic) {
+      const meta = topics.get(topic);
+      if (!meta) return [];
+      const rows = sqlite
+        .prepare<[string], RecordRow>('SELECT * FROM records WHERE topic = ? ORDER BY timestamp, partition, offset')
+        .all(topic);
+      return rows.map(toRecord);
+    },
+    async isReady() {
+      return !closed && sqlite.open;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...groups.values()].map((group) => group.closeAll()));
+      for (const tp of [...waiters.keys()]) notify(tp);
+      sqlite.close();
+    },
+  };
+
+  class ConsumerGroup {
+    private members: Member[] = [];
+    private workers = new Map<string, PartitionWorker>();
+    constructor(
+      readonly id: string,
+      readonly replay: boolean,
+      readonly fromBeginning: boolean,
+    ) {}
+
+    join(member: Member) {
+      this.members.push(member);
+      for (const topic of member.topics) {
+        const meta = topics.get(topic)!;
+        for (let partition = 0; partition < meta.partitions; partition++) {
+          const tp = `${topic}/${partition}`;
+          if (!this.workers.has(tp)) {
+            const worker = new PartitionWorker(this, topic, partition);
+            this.workers.set(tp, worker);
+            void worker.run();
+          } else notify(tp); // a rebalance: wake the worker so it picks up the new owner
+        }
+      }
+    }
+
+    /** Kafka's range-like assignment: partition p of a topic goes to subscriber p mod n. */
+    ownerOf(topic: string, partition: number): Member | undefined {
+      const candidates = this.members.filter((m) => !m.closing && m.topics.has(topic));
+      return candidates.length === 0 ? undefined : candidates[partition % candidates.length];
+    }
+
+    async leave(member: Member) {
+      if (member.closing) return;
+      member.closing = true;
+      const owned = [...this.workers.values()].filter((w) => w.owner === member);
+      await Promise.all(owned.map((w) => w.idle()));
+      this.members = this.members.filter((m) => m !== member);
+      for (const [tp, worker] of this.workers) {
+        if (!this.members.some((m) => m.topics.has(worker.topic))) {
+          worker.stop();
+          this.workers.delete(tp);
+        }
+        notify(tp);
+      }
+      if (this.members.length === 0) groups.delete(this.id);
+    }
+
+    async closeAll() {
+      await Promise.all([...this.members].map((m) => this.leave(m)));
+    }
+
+    async caughtUp(targets: { topic: string; partition: number; end: number }[]) {
+      for (;;) {
+        const behind = targets.some((t) => {
+          const worker = this.workers.get(`${t.topic}/${t.partition}`);
+          return worker !== undefined && worker.position < t.end;
+        });
+        if (!behind || closed) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+
+    committed(topic: string, partition: number): number {
+      if (this.replay) return 0;
+      const row = selectCommitted.get(this.id, topic, partition);
+      if (row) return row.next_offset;
+      return !this.fromBeginning ? (topics.get(topic)?.next[partition] ?? 0) : 0;
+    }
+
+    commit(topic: string, partition: number, position: number) {
+      if (!this.replay && !closed) upsertCommitted.run(this.id, topic, partition, position);
+    }
+  }
+
+  class PartitionWorker {
+    position: number;
+    owner: Member | undefined;
+    private stopped = false;
+    private inFlight: Promise<unknown> = Promise.resolve();
+    private readonly tp: string;
+
+    constructor(
+      private readonly group: ConsumerGroup,
+      readonly topic: string,
+      readonly partition: number,
+    ) {
+      this.tp = `${topic}/${partition}`;
+      this.position = group.committed(topic, partition);
+    }
+
+    stop() {
+      this.stopped = true;
+      notify(this.tp);
+    }
+
+    idle() {
+      return this.inFlight;
+    }
+
+    async run() {
+      while (!this.stopped && !closed) {
+        const owner = this.group.ownerOf(this.topic, this.partition);
+        const batch = owner ? selectRecords.all(this.topic, this.partition, this.position, FETCH_SIZE) : [];
+        if (!owner || batch.length === 0) {
+          await waitFor(this.tp);
+          continue;
+        }
+        let done: () => void = () => {};
+        this.inFlight = new Promise<void>((resolve) => (done = resolve));
+        try {
+          await this.deliverBatch(batch);
+        } finally {
+          this.owner = undefined;
+          done();
+        }
+      }
+    }
+
+    private async deliverBatch(batch: RecordRow[]) {
+      const start = this.position;
+      for (const row of batch) {
+        const owner = this.group.ownerOf(this.topic, this.partition);
+        if (!owner || this.stopped || closed) break;
+        this.owner = owner;
+        const hooks: DeliveryHooks = {
+          publish: (messages) => bus.publish(messages),
+          isClosing: () => owner.closing || closed,
+          onRetry: owner.options.onRetry,
+          onDeadLetter: owner.options.onDeadLetter,
+        };
+        const outcome = await deliver(toRecord(row), this.group.id, owner.options.handle, owner.retry, hooks);
+        if (outcome === 'aborted') break;
+        this.position = row.offset + 1;
+      }
+      if (this.position !== start) this.group.commit(this.topic, this.partition, this.position);
+    }
+  }
+
+  return bus;
+}

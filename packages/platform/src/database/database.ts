@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type Migration, Migrator, SqliteDialect } from 'kysely';
+import type { Dialect, ServiceMigration } from './schema-builders.ts';
+import { type PlatformTables, platformMigrations } from './platform-tables.ts';
+
+export type { Dialect, ServiceMigration } from './schema-builders.ts';
+export { withIdColumn } from './schema-builders.ts';
+
+export interface DatabaseOptions {
+  /** Service name: the SQLite file is `<dataDir>/<service>.db`. */
+  service: string;
+  /** Folder of the embedded databases, or ':memory:' for a database that keeps nothing. */
+  dataDir: string;
+}
+
+export interface ServiceDatabase<Schema> {
+  db: Kysely<Schema & PlatformTables>;
+  dialect: Dialect;
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase<Schema>(
+  options: DatabaseOptions,
+  migrations: Record<string, ServiceMigration>,
+): Promise<ServiceDatabase<Schema>> {
+  const file = options.dataDir === ':memory:' ? ':memory:' : join(options.dataDir, `${options.service}.db`);
+  if (file !== ':memory:') mkdirSync(options.dataDir, { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL with WAL: a commit survives a process crash; only power loss can drop the
+  // last transactions (redelivery from the broker then repeats them, idempotently).
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Schema & PlatformTables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db as Kysely<unknown>, 'sqlite', migrations);
+  return {
+    db,
+    dialect: 'sqlite',
+    async isReady() {
+      return sqlite.open;
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+export async function migrate(db: Kysely<unknown>, dialect: Dialect, migrations: Record<string, ServiceMigration>) {
+  const all: Record<string, Migration> = {};
+  for (const [name, up] of Object.entries({ ...platformMigrations, ...migrations })) {
+    all[name] = { up: (target: Kysely<unknown>) => up(target, dialect) };
+  }
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => all } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,110 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify';
+import {
+  type ZodTypeProvider,
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { ServiceMetrics } from '../metrics.ts';
+import { ApiError, ErrorBody } from './api-error.ts';
+
+export type HttpApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+export interface HttpServerOptions {
+  service: string;
+  description: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Named checks for /ready: each must be true for the service to take traffic. */
+  readiness: () => Promise<Record<string, boolean>>;
+  websocket?: boolean;
+  bodyLimit?: number;
+}
+
+/**
+ * Fastify with zod validation on every route, an OpenAPI document at /openapi.json
+ * and a browsable UI at /docs, /health, /ready and /metrics, and one error shape:
+ * `{error, message, issues?: [{field, rule, message}]}`.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: { info: { title: `orderflow ${options.service} service`, description: options.description, version: '0.1.0' } },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (options.websocket) await app.register(websocket);
+
+  app.setErrorHandler((error: Error, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const where = error.validationContext ?? 'body';
+      const issues = error.validation.map((v) => ({
+        field: [where, ...v.instancePath.split('/').filter(Boolean)].join('.'),
+        rule: v.keyword,
+        message: v.message ?? 'invalid',
+      }));
+      return reply.status(400).send({
+        error: 'VALIDATION_FAILED',
+        message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+        issues,
+      });
+    }
+    if (error instanceof ApiError) return reply.status(error.statusCode).send(error.body());
+    const code = (error as { code?: string }).code;
+    const statusCode = (error as { statusCode?: number }).statusCode ?? 500;
+    if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError) {
+      return reply.status(400).send({ error: 'MALFORMED_JSON', message: `body: not valid JSON (${error.message})` });
+    }
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.status(413).send({ error: 'PAYLOAD_TOO_LARGE', message: `body: larger than the limit of ${app.initialConfig.bodyLimit} bytes` });
+    }
+    if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.status(415).send({ error: 'UNSUPPORTED_MEDIA_TYPE', message: 'content-type: send application/json' });
+    }
+    if (statusCode >= 400 && statusCode < 500) {
+      return reply.status(statusCode).send({ error: code ?? 'BAD_REQUEST', message: error.message });
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    return reply.status(500).send({ error: 'INTERNAL', message: 'internal error; see the service log' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  const Health = z.object({ status: z.literal('ok'), service: z.string() });
+  app.get('/health', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } } }, async () => ({
+    status: 'ok' as const,
+    service: options.service,
+  }));
+  const Ready = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.boolean()) });
+  app.get(
+    '/ready',
+    { schema: { tags: ['operations'], summary: 'Readiness: database and broker reachable', response: { 200: Ready, 503: Ready } } },
+    async (_request, reply) => {
+      const checks = await options.readiness().catch(() => ({ readiness: false }));
+      const ready = Object.values(checks).every(Boolean);
+      return reply.status(ready ? 200 : 503).send({ ready, checks });
+    },
+  );
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
+    reply.header('content-type', options.metrics.registry.contentType);
+    return options.metrics.registry.metrics();
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+export { ErrorBody };

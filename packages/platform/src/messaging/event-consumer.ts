@@ -1,0 +1,132 @@
+import { EVENT_TOPIC, EnvelopeSchema, type EventOf, EventSchemas, type EventType, Header, type OrderflowEvent, isEventType } from '@orderflow/contracts';
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import { type Bus, type BusRecord, PoisonRecordError, type RetryPolicy, type Subscription } from '../bus/bus.ts';
+import { errorText } from '../bus/delivery.ts';
+import type { PlatformTables } from '../database/platform-tables.ts';
+import type { ServiceMetrics } from '../metrics.ts';
+import { appendToOutbox, type OutboxRelay } from './outbox.ts';
+import { withSpan } from './trace-context.ts';
+
+/**
+ * A message handler: given the event and the open transaction, change this service's
+ * state and return the events that change causes. The caller commits state, outgoing
+ * events and the inbox row together.
+ */
+export type EventHandler<Schema, T extends EventType> = (
+  event: EventOf<T>,
+  trx: Transaction<Schema & PlatformTables>,
+) => Promise<readonly OrderflowEvent[]>;
+
+export type EventHandlers<Schema> = { [T in EventType]?: EventHandler<Schema, T> };
+
+export interface ConsumerDeps<Schema> {
+  service: string;
+  db: Kysely<Schema & PlatformTables>;
+  bus: Bus;
+  relay: OutboxRelay;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  retry?: RetryPolicy;
+}
+
+export interface EventConsumer {
+  group: string;
+  subscription: Subscription;
+  /** Handles one record exactly as the subscription does (dead-letter replay uses it). */
+  process(record: BusRecord): Promise<void>;
+}
+
+function parseRecord(record: BusRecord): OrderflowEvent | { type: string; skip: true } {
+  let json: unknown;
+  try {
+    json = JSON.parse(record.value);
+  } catch (error) {
+    throw new PoisonRecordError(`record value is not JSON: ${errorText(error)}`);
+  }
+  const envelope = EnvelopeSchema.safeParse(json);
+  if (!envelope.success) throw new PoisonRecordError(`record is not an event envelope: ${envelope.error.message}`);
+  const type = envelope.data.type;
+  if (!isEventType(type)) return { type, skip: true };
+  const event = EventSchemas[type].safeParse(json);
+  if (!event.success) throw new PoisonRecordError(`${type} does not match its schema: ${event.error.message}`);
+  return event.data as OrderflowEvent;
+}
+
+/**
+ * Subscribes a consumer group to the topics of the events it handles. Each event is
+ * handled in one transaction with its inbox row (consumer group + event id), so a
+ * redelivered event finds its row and changes nothing. Events of types the group does
+ * not handle are acknowledged without a transaction.
+ */
+export async function consumeEvents<Schema>(
+  deps: ConsumerDeps<Schema>,
+  group: string,
+  handlers: EventHandlers<Schema>,
+): Promise<EventConsumer> {
+  const types = Object.keys(handlers) as EventType[];
+  const topics = [...new Set(types.map((t) => EVENT_TOPIC[t]))];
+  const db = deps.db as unknown as Kysely<PlatformTables>;
+
+  async function process(record: BusRecord): Promise<void> {
+    const parsed = parseRecord(record);
+    if ('skip' in parsed) return;
+    const handler = handlers[parsed.type] as EventHandler<Schema, EventType> | undefined;
+    if (!handler) return;
+    const event = parsed;
+    const log = deps.logger.child({ orderId: event.orderId, eventId: event.id, eventType: event.type, group });
+    const stopTimer = deps.metrics.handlerLatency.startTimer({ group, event_type: event.type });
+    await withSpan(deps.service, `${group} handle ${event.type}`, record.headers, 'consumer', async () => {
+      const outcome = await deps.db.transaction().execute(async (trx) => {
+        const inserted = await (trx as unknown as Transaction<PlatformTables>)
+          .insertInto('inbox')
+          .values({ consumer_group: group, message_id: event.id, processed_at: new Date().toISOString() })
+          .onConflict((oc) => oc.columns(['consumer_group', 'message_id']).doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return 'duplicate' as const;
+        const outgoing = await handler(event as EventOf<EventType>, trx);
+        await appendToOutbox(trx as unknown as Transaction<PlatformTables>, outgoing, record.headers[Header.traceparent]);
+        return outgoing.length > 0 ? ('emitted' as const) : ('handled' as const);
+      });
+      stopTimer();
+      deps.metrics.eventsProcessed.inc({ group, event_type: event.type, outcome });
+      if (outcome === 'emitted') deps.relay.wake();
+      if (outcome === 'duplicate') log.debug('duplicate event ignored');
+    });
+  }
+
+  const subscription = await deps.bus.subscribe({
+    group,
+    topics,
+    fromBeginning: true,
+    retry: deps.retry,
+    handle: process,
+    onRetry: (record, attempt, error) =>
+      deps.logger.warn({ group, topic: record.topic, offset: record.offset, attempt, err: error }, 'handler failed; retrying'),
+    onDeadLetter: async (record, error, attempts) => {
+      deps.metrics.deadLetters.inc({ group, topic: record.topic });
+      deps.logger.error(
+        { group, topic: record.topic, partition: record.partition, offset: record.offset, attempts, err: error },
+        'record dead-lettered',
+      );
+      await db
+        .insertInto('dead_letters')
+        .values({
+          consumer_group: group,
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          key: record.key,
+          value: record.value,
+          headers: JSON.stringify(record.headers),
+          error: errorText(error),
+          attempts,
+          failed_at: new Date().toISOString(),
+          replayed_at: null,
+        })
+        .onConflict((oc) => oc.columns(['consumer_group', 'topic', 'partition', 'offset']).doNothing())
+        .execute();
+    },
+  });
+  return { group, subscription, process };
+}

@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ServiceMetrics {
+  registry: Registry;
+  handlerLatency: Histogram<'group' | 'event_type'>;
+  eventsProcessed: Counter<'group' | 'event_type' | 'outcome'>;
+  deadLetters: Counter<'group' | 'topic'>;
+  eventsPublished: Counter<never>;
+  ordersByStatus: Gauge<'status'>;
+}
+
+/** A registry per service (several share one process in embedded mode). */
+export function createServiceMetrics(service: string): ServiceMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: 'orderflow_' });
+  return {
+    registry,
+    handlerLatency: new Histogram({
+      name: 'orderflow_handler_duration_seconds',
+      help: 'Time to handle one event, transaction included',
+      labelNames: ['group', 'event_type'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    eventsProcessed: new Counter({
+      name: 'orderflow_events_processed_total',
+      help: 'Events handled, by outcome (handled, emitted, duplicate)',
+      labelNames: ['group', 'event_type', 'outcome'],
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'orderflow_dead_letters_total',
+      help: 'Records written to a dead-letter topic after their handler kept failing',
+      labelNames: ['group', 'topic'],
+      registers: [registry],
+    }),
+    eventsPublished: new Counter({
+      name: 'orderflow_outbox_published_total',
+      help: 'Events moved from the outbox to the broker',
+      registers: [registry],
+    }),
+    ordersByStatus: new Gauge({
+      name: 'orderflow_orders_by_status',
+      help: 'Orders in each status',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+import type { Bus } from './bus/bus.ts';
+import { type Config, loadConfig } from './config.ts';
+import type { HttpApp } from './http/http-server.ts';
+import { createRootLogger } from './logging.ts';
+import type { Clock } from './messaging/event-factory.ts';
+import { createBus } from './service-runtime.ts';
+
+/** What every service's start function takes: wiring decided by the caller. */
+export interface ServiceOptions {
+  config: Config;
+  bus: Bus;
+  logger: Logger;
+  clock?: Clock;
+  /** Port to listen on; 0 picks a free one (tests). Defaults to the configured port. */
+  port?: number;
+}
+
+export interface RunningService {
+  name: string;
+  url: string;
+  /** HTTP stops taking requests, consumers finish what is in flight, the outbox drains. */
+  stop(): Promise<void>;
+}
+
+export async function listen(name: string, app: HttpApp, host: string, port: number, stopRuntime: () => Promise<void>): Promise<RunningService> {
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return {
+    name,
+    url: `http://${shownHost}:${actualPort}`,
+    async stop() {
+      await app.close();
+      await stopRuntime();
+    },
+  };
+}
+
+/** True when this module is the program node was started with. */
+export const isEntryPoint = (moduleUrl: string): boolean =>
+  process.argv[1] !== undefined && pathToFileURL(resolve(process.argv[1])).href === moduleUrl;
+
+/** Runs one service as its own process: configuration from the environment, stop on SIGINT/SIGTERM. */
+export async function runStandalone(start: (options: ServiceOptions) => Promise<RunningService>): Promise<void> {
+  const config = loadConfig();
+  const logger = createRootLogger(config);
+  const bus = createBus(config);
+  const service = await start({ config, bus, logger });
+  logger.info({ service: service.name, url: service.url }, `${service.name} service listening on ${service.url}`);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await service.stop();
+    await bus.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}

@@ -1,0 +1,45 @@
+import { OrderStatus } from '@orderflow/contracts';
+import { type ServiceOptions, createHttpServer, isEntryPoint, listen, loadCatalog, registerDeadLetterRoutes, runStandalone, startServiceRuntime } from '@orderflow/platform';
+import { trackOrderProgress } from './handlers/track-order-progress.ts';
+import { registerOrderRoutes } from './http/routes.ts';
+import { orderMigrations, type OrderTables } from './store/schema.ts';
+
+export async function startOrderService(options: ServiceOptions) {
+  const { config } = options;
+  const runtime = await startServiceRuntime<OrderTables>({ service: 'order', migrations: orderMigrations, ...options });
+  const catalog = loadCatalog(config.catalogFile);
+  const now = () => runtime.clock.now().toISOString();
+
+  await runtime.consume('order', trackOrderProgress(runtime.events, now));
+
+  runtime.metrics.ordersByStatus.reset();
+  const db = runtime.db;
+  // Counted at scrape time from the orders table, so the gauge is never out of step.
+  Object.assign(runtime.metrics.ordersByStatus, {
+    async collect(this: typeof runtime.metrics.ordersByStatus) {
+      const rows = await db.selectFrom('orders').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      this.reset();
+      for (const status of OrderStatus.options) this.set({ status }, Number(rows.find((r) => r.status === status)?.n ?? 0));
+    },
+  });
+
+  const app = await createHttpServer({
+    service: 'order',
+    description: 'Accepts orders, follows each order through the saga, cancels.',
+    logger: runtime.logger,
+    metrics: runtime.metrics,
+    readiness: runtime.readiness,
+  });
+  registerOrderRoutes(app, {
+    db: runtime.db,
+    events: runtime.events,
+    relay: runtime.relay,
+    prices: new Map(catalog.products.map((p) => [p.productId, { unitPrice: p.unitPrice }])),
+    currency: catalog.currency,
+    now,
+  });
+  registerDeadLetterRoutes(app, runtime.db, runtime.consumers);
+  return listen('order', app, config.host, options.port ?? config.ports.order, runtime.stop);
+}
+
+if (isEntryPoint(import.meta.url)) await runStandalone(startOrderService);
