@@ -18,3 +18,4 @@ export * from './metrics.ts';
 export * from './service-runtime.ts';
 export * from './settings-store.ts';
 export * from './service-host.ts';
+export * from './http/failure-injection-routes.ts';

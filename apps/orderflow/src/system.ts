@@ -1,0 +1,55 @@
+import { startInventoryService } from '@orderflow/inventory';
+import { startNotificationService } from '@orderflow/notification';
+import { startOrderService } from '@orderflow/order';
+import { startPaymentService } from '@orderflow/payment';
+import { type Bus, type Config, type Logger, type RunningService, type ServiceName, type ServiceOptions, createBus } from '@orderflow/platform';
+import { startShippingService } from '@orderflow/shipping';
+import { startStatusService } from '@orderflow/status';
+
+type Starter = (options: ServiceOptions) => Promise<RunningService>;
+
+/** Start order matters only for a clean first start: the read side first, the entry point last. */
+export const SERVICES: ReadonlyArray<[ServiceName, Starter]> = [
+  ['status', startStatusService],
+  ['inventory', startInventoryService],
+  ['payment', startPaymentService],
+  ['shipping', startShippingService],
+  ['notification', startNotificationService],
+  ['order', startOrderService],
+];
+
+export interface RunningSystem {
+  bus: Bus;
+  services: Record<string, RunningService>;
+  urls: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every service in this process, on one embedded broker: what `npm start` runs, and
+ * what the end-to-end tests and the benchmark start (with ports 0 for free ports).
+ */
+export async function startSystem(config: Config, logger: Logger, options: { freePorts?: boolean } = {}): Promise<RunningSystem> {
+  const bus = createBus(config);
+  const services: Record<string, RunningService> = {};
+  try {
+    for (const [name, start] of SERVICES) {
+      services[name] = await start({ config, bus, logger, ...(options.freePorts ? { port: 0 } : {}) });
+    }
+  } catch (error) {
+    await Promise.allSettled(Object.values(services).map((s) => s.stop()));
+    await bus.close();
+    throw error;
+  }
+  const urls = Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.url]));
+  return {
+    bus,
+    services,
+    urls,
+    async stop() {
+      // The entry point first, so no new work arrives while the rest finishes theirs.
+      for (const [name] of [...SERVICES].reverse()) await services[name]?.stop();
+      await bus.close();
+    },
+  };
+}
