@@ -15,6 +15,7 @@ export async function startShippingService(options: ServiceOptions) {
     failureRate: () => failures.current().failureRate,
     random: Math.random,
     randomHex: () => randomBytes(4).toString('hex'),
+    carrierDelayMs: config.shippingDelayMs,
   };
   await runtime.consume('shipping', { PaymentCompleted: createShipment(deps), OrderCancelled: cancelShipment(deps) });
 

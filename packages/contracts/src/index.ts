@@ -4,3 +4,4 @@ export * from './envelope.ts';
 export * from './events.ts';
 export * from './catalog.ts';
 export * from './views.ts';
+export * from './json-schemas.ts';

@@ -27,6 +27,7 @@ const EnvSchema = z.object({
   HANDLER_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(200),
   PAYMENT_FAILURE_RATE: rate.default(0),
   SHIPPING_FAILURE_RATE: rate.default(0.1),
+  SHIPPING_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   ...Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, port.default(s.port)])),
 });
 
@@ -40,6 +41,8 @@ export interface Config {
   retry: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
   paymentFailureRate: number;
   shippingFailureRate: number;
+  /** Simulated carrier latency before a shipment is decided. */
+  shippingDelayMs: number;
   ports: Record<ServiceName, number>;
 }
 
@@ -61,6 +64,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retry: { maxAttempts: e.HANDLER_MAX_ATTEMPTS, initialBackoffMs: e.HANDLER_RETRY_BACKOFF_MS, maxBackoffMs: 5_000 },
     paymentFailureRate: e.PAYMENT_FAILURE_RATE,
     shippingFailureRate: e.SHIPPING_FAILURE_RATE,
+    shippingDelayMs: e.SHIPPING_DELAY_MS,
     ports: Object.fromEntries(
       Object.entries(SERVICE_PORTS).map(([name, s]) => [name, e[s.variable] as number]),
     ) as Record<ServiceName, number>,

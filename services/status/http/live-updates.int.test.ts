@@ -1,0 +1,71 @@
+import { createHttpServer, createRootLogger, createServiceMetrics } from '@orderflow/platform';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { eventOf } from '../domain/events.fixture.ts';
+import { createReadModel } from '../store/read-model.ts';
+import { registerSseRoutes } from './sse-routes.ts';
+import { registerWebSocketRoutes } from './websocket-routes.ts';
+
+const readModel = createReadModel({ onListenerError: (error) => { throw error; } });
+let app: Awaited<ReturnType<typeof createHttpServer>>;
+let base = '';
+
+beforeAll(async () => {
+  app = await createHttpServer({
+    service: 'status',
+    description: 'live updates under test',
+    logger: createRootLogger({ logLevel: 'silent', logFormat: 'json' }),
+    metrics: createServiceMetrics('status'),
+    readiness: async () => ({}),
+    websocket: true,
+  });
+  registerWebSocketRoutes(app, { readModel, pingIntervalMs: 30 });
+  registerSseRoutes(app, { readModel, heartbeatMs: 30 });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  base = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(() => app.close());
+
+describe('live updates', () => {
+  it('the WebSocket server sends ping as keepalive', async () => {
+    const socket = new WebSocket(`ws://${base}/ws`);
+    const first = await new Promise<unknown>((resolve, reject) => {
+      socket.once('message', (raw) => resolve(JSON.parse(String(raw))));
+      socket.once('error', reject);
+    });
+    expect(first).toEqual({ type: 'ping' });
+    socket.close();
+  });
+
+  it('SSE sends a comment heartbeat', async () => {
+    const abort = new AbortController();
+    const response = await fetch(`http://${base}/events/order-1`, { signal: abort.signal });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes(': heartbeat\n\n')) {
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error('stream ended');
+      text += chunk.value;
+    }
+    abort.abort();
+  });
+
+  it('closing the server ends open WebSocket and SSE connections instead of waiting for them', async () => {
+    readModel.apply(eventOf('OrderCreated'));
+    const socket = new WebSocket(`ws://${base}/ws/order-1`);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await new Promise((resolve) => socket.once('message', resolve));
+    const response = await fetch(`http://${base}/events`);
+    const reader = response.body!.getReader();
+    await reader.read();
+    const ended = (async () => {
+      while (!(await reader.read()).done);
+      return 'ended';
+    })();
+    await app.close();
+    expect(await ended).toBe('ended');
+    await closed;
+  });
+});

@@ -1,0 +1,63 @@
+import type { OrderView } from '@orderflow/contracts';
+import type { HttpApp } from '@orderflow/platform';
+import type { ServerResponse } from 'node:http';
+import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, watchOf } from './live-updates.ts';
+import { OrderIdParams } from './routes.ts';
+
+const frame = (order: OrderView) => `event: order_update\ndata: ${JSON.stringify(order)}\n\n`;
+
+/** Server-sent events, the alternative to the WebSocket for clients that only read. */
+export function registerSseRoutes(app: HttpApp, options: LiveUpdateOptions) {
+  const open = new Set<ServerResponse>();
+
+  /** Fastify stops handling the reply (hijack); the stream is written to the raw response. */
+  function stream(reply: { hijack(): void; raw: ServerResponse }, watch: Watch) {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      // Proxies such as nginx would otherwise buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    const write = (chunk: string) => {
+      if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+      else res.write(chunk);
+    };
+    write(': connected\n\n');
+    for (const order of watch.snapshot) write(frame(order));
+    const unsubscribe = options.readModel.onOrderChange((order) => {
+      if (watch.wants(order)) write(frame(order));
+    });
+    const heartbeat = setInterval(() => write(': heartbeat\n\n'), options.heartbeatMs ?? 15_000);
+    open.add(res);
+    res.on('close', () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+      open.delete(res);
+    });
+  }
+
+  // A hijacked response never ends by itself: end every stream so that closing the server does not wait for clients.
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+
+  app.get(
+    '/events/:orderId',
+    {
+      schema: {
+        tags: ['live'],
+        summary: 'Server-sent events: order_update for one order (its current view first), a comment heartbeat every 15 s',
+        params: OrderIdParams,
+      },
+    },
+    (request, reply) => stream(reply, watchOf(options.readModel, request.params.orderId)),
+  );
+  app.get(
+    '/events',
+    { schema: { tags: ['live'], summary: 'Server-sent events: order_update for every order (the 200 most recent first)' } },
+    (_request, reply) => stream(reply, watchOf(options.readModel, undefined)),
+  );
+}

@@ -1,0 +1,66 @@
+import type { StatusSocketMessage } from '@orderflow/contracts';
+import type { HttpApp } from '@orderflow/platform';
+import type { RawData, WebSocket } from 'ws';
+import { z } from 'zod';
+import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, watchOf } from './live-updates.ts';
+import { OrderIdParams } from './routes.ts';
+
+const ClientMessage = z.object({ type: z.enum(['ping', 'pong']) });
+
+const textOf = (raw: RawData): string =>
+  Buffer.isBuffer(raw) ? raw.toString('utf8') : Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw).toString('utf8');
+
+/** The answer to one client message: pong to a ping, nothing to a pong, an error to anything else. */
+export function answerClient(text: string): StatusSocketMessage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { type: 'error', message: 'message: not valid JSON; send {"type":"ping"}' };
+  }
+  const parsed = ClientMessage.safeParse(json);
+  if (!parsed.success) return { type: 'error', message: 'message.type: expected "ping" (or "pong")' };
+  return parsed.data.type === 'ping' ? { type: 'pong' } : undefined;
+}
+
+function stream(socket: WebSocket, watch: Watch, options: LiveUpdateOptions) {
+  const send = (message: StatusSocketMessage) => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.terminate();
+    else socket.send(JSON.stringify(message));
+  };
+  for (const order of watch.snapshot) send({ type: 'order_update', order });
+  const unsubscribe = options.readModel.onOrderChange((order) => {
+    if (watch.wants(order)) send({ type: 'order_update', order });
+  });
+  const keepalive = setInterval(() => send({ type: 'ping' }), options.pingIntervalMs ?? 20_000);
+  socket.on('message', (raw) => {
+    const reply = answerClient(textOf(raw));
+    if (reply) send(reply);
+  });
+  socket.on('close', () => {
+    unsubscribe();
+    clearInterval(keepalive);
+  });
+}
+
+/** `/ws/:orderId`: that order's updates; `/ws`: every order's, after a snapshot of the most recent. */
+export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions) {
+  app.get(
+    '/ws/:orderId',
+    {
+      websocket: true,
+      schema: {
+        tags: ['live'],
+        summary: 'WebSocket: order_update for one order (its current view first), ping/pong, error',
+        params: OrderIdParams,
+      },
+    },
+    (socket, request) => stream(socket, watchOf(options.readModel, request.params.orderId), options),
+  );
+  app.get(
+    '/ws',
+    { websocket: true, schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 200 most recent first), ping/pong, error' } },
+    (socket) => stream(socket, watchOf(options.readModel, undefined), options),
+  );
+}

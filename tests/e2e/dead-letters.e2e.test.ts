@@ -1,0 +1,68 @@
+import { Header } from '@orderflow/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestSystem, eventually, placeOrder, request, startTestSystem, waitForView } from './harness.ts';
+
+interface DeadLetterList {
+  items: { id: number; topic: string; consumerGroup: string; attempts: number; error: string; replayedAt: string | null; key: string }[];
+}
+
+describe('dead letters (document 002)', () => {
+  let t: TestSystem;
+  beforeAll(async () => {
+    t = await startTestSystem();
+  });
+  afterAll(() => t.stop());
+
+  it('a FAIL sku lands in orders.DLT after 3 attempts, and replays once the failure is switched off', async () => {
+    const placed = await placeOrder(t.urls, { userId: 42, items: [{ sku: 'FAIL', qty: 1 }] }, '/api/orders');
+    expect(placed.status).toBe(202);
+    const { orderId } = placed.body;
+
+    const dead = await eventually(async () => {
+      const list = await request<DeadLetterList>(`${t.urls.inventory}/admin/dead-letters`);
+      return list.body.items.find((d) => d.key === orderId);
+    }, 'the dead letter');
+    expect(dead).toMatchObject({ topic: 'orders', consumerGroup: 'inventory', attempts: 3, replayedAt: null });
+    expect(dead.error).toContain('injected failure');
+
+    const dlt = (await t.system.bus.readAll('orders.DLT')).find((r) => r.key === orderId);
+    expect(dlt?.headers).toMatchObject({
+      [Header.dltOriginalTopic]: 'orders',
+      [Header.dltAttempts]: '3',
+      [Header.dltConsumerGroup]: 'inventory',
+      [Header.eventType]: 'OrderCreated',
+    });
+    expect(dlt?.headers[Header.dltOriginalOffset]).toMatch(/^\d+$/);
+    expect(dlt?.headers[Header.dltOriginalPartition]).toMatch(/^\d+$/);
+    expect(dlt?.headers[Header.dltError]).toContain('injected failure');
+
+    // The partition moved on: an order placed after the poisoned one completes.
+    const next = await placeOrder(t.urls, { customerId: 'after-dlt', items: [{ productId: 'product-1', quantity: 1 }] });
+    await waitForView(t.urls, next.body.orderId, (v) => v.status === 'COMPLETED', 'the next order to complete');
+    expect((await request(`${t.urls.order}/orders/${orderId}`)).body.status).toBe('PENDING');
+
+    const stillFailing = await request(`${t.urls.inventory}/admin/dead-letters/${dead.id}/replay`, { method: 'POST' });
+    expect(stillFailing.status).toBe(409);
+    expect(stillFailing.body.error).toBe('REPLAY_FAILED');
+
+    const switched = await request(`${t.urls.inventory}/admin/failure-injection`, { method: 'PUT', body: { failOnInjectedSku: false } });
+    expect(switched.body).toEqual({ failOnInjectedSku: false });
+    const replayed = await request(`${t.urls.inventory}/admin/dead-letters/${dead.id}/replay`, { method: 'POST' });
+    expect(replayed.status).toBe(200);
+    await waitForView(t.urls, orderId, (v) => v.status === 'COMPLETED', 'the replayed order to complete');
+
+    const twice = await request(`${t.urls.inventory}/admin/dead-letters/${dead.id}/replay`, { method: 'POST' });
+    expect(twice.status).toBe(409);
+    expect(twice.body.error).toBe('ALREADY_REPLAYED');
+  });
+
+  it('an unparseable record goes to the dead-letter topic at once', async () => {
+    await t.system.bus.publish([{ topic: 'payment', key: 'garbage-1', value: 'this is not json', headers: {} }]);
+    const dead = await eventually(async () => {
+      const list = await request<DeadLetterList>(`${t.urls.order}/admin/dead-letters`);
+      return list.body.items.find((d) => d.key === 'garbage-1');
+    }, 'the unparseable record in the order service dead letters');
+    expect(dead.attempts).toBe(1);
+    expect(dead.error).toContain('not JSON');
+  });
+});
