@@ -1,7 +1,6 @@
 import { OrderStatus } from '@orderflow/contracts';
 import { type RunningService, type ServiceOptions, createHttpServer, isEntryPoint, listen, registerDeadLetterRoutes, runStandalone, startServiceRuntime } from '@orderflow/platform';
 import { projectEvents } from './handlers/project-events.ts';
-import { recordDeadLetter } from './handlers/record-dead-letter.ts';
 import { registerStatusRoutes } from './http/routes.ts';
 import { registerSseRoutes } from './http/sse-routes.ts';
 import { registerWebSocketRoutes } from './http/websocket-routes.ts';
@@ -23,7 +22,7 @@ export async function startStatusService(options: ServiceOptions): Promise<Runni
     logger,
     metrics,
     retry: config.retry,
-    deadLetters: recordDeadLetter(runtime.db, () => now().toISOString()),
+    db: runtime.db,
   });
   // Registered with the runtime so that stop() closes it and the admin API can replay through it.
   runtime.consumers.push(consumer);

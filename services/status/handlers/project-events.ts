@@ -1,33 +1,9 @@
-import { EVENT_TOPICS, EnvelopeSchema, type OrderflowEvent, isEventType, parseEvent } from '@orderflow/contracts';
-import { type Bus, type BusRecord, type EventConsumer, type Logger, PoisonRecordError, type RetryPolicy, type ServiceMetrics } from '@orderflow/platform';
+import { EVENT_TOPICS } from '@orderflow/contracts';
+import { type Bus, type BusRecord, type EventConsumer, type Logger, type RetryPolicy, type ServiceMetrics, failureHooks, parseRecord } from '@orderflow/platform';
+import type { Kysely } from 'kysely';
 import type { ReadModel } from '../store/read-model.ts';
-import type { DeadLetterLog } from './record-dead-letter.ts';
 
 export const STATUS_GROUP = 'status';
-
-function envelopeType(value: string): string | undefined {
-  try {
-    const envelope = EnvelopeSchema.safeParse(JSON.parse(value));
-    return envelope.success ? envelope.data.type : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A record that does not parse can never succeed: PoisonRecordError sends it to the
- * dead-letter topic at once. An event type this version does not know (a newer
- * producer) is skipped, as every consumer does.
- */
-export function parseRecord(record: BusRecord): OrderflowEvent | undefined {
-  try {
-    return parseEvent(record.value);
-  } catch (error) {
-    const type = envelopeType(record.value);
-    if (type !== undefined && !isEventType(type)) return undefined;
-    throw new PoisonRecordError(`not an orderflow event: ${error instanceof Error ? error.message : String(error)}`.slice(0, 1000));
-  }
-}
 
 export interface ProjectionDeps {
   bus: Bus;
@@ -35,7 +11,8 @@ export interface ProjectionDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   retry: RetryPolicy;
-  deadLetters: DeadLetterLog;
+  // biome-ignore lint/suspicious/noExplicitAny: any service database (it has the platform tables)
+  db: Kysely<any>;
 }
 
 /**
@@ -65,13 +42,7 @@ export async function projectEvents(deps: ProjectionDeps): Promise<EventConsumer
     replay: true,
     retry: deps.retry,
     handle: process,
-    onRetry: (record, attempt, error) =>
-      deps.logger.warn({ group: STATUS_GROUP, topic: record.topic, offset: record.offset, attempt, err: error }, 'projection failed; retrying'),
-    onDeadLetter: async (record, error, attempts) => {
-      metrics.deadLetters.inc({ group: STATUS_GROUP, topic: record.topic });
-      deps.logger.error({ group: STATUS_GROUP, topic: record.topic, partition: record.partition, offset: record.offset, attempts, err: error }, 'record dead-lettered');
-      await deps.deadLetters(STATUS_GROUP, record, error, attempts);
-    },
+    ...failureHooks(STATUS_GROUP, { db: deps.db, logger: deps.logger, metrics }),
   });
   return { group: STATUS_GROUP, subscription, process };
 }

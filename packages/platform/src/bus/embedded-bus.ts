@@ -32,6 +32,10 @@ interface Member {
 }
 
 const FETCH_SIZE = 200;
+/** Records of each partition kept in memory, trimmed by TAIL_TRIM when it grows past. */
+const TAIL_RECORDS = 20_000;
+const TAIL_TRIM = 5_000;
+const COMMIT_INTERVAL_MS = 5;
 
 /**
  * An in-process broker with Kafka's delivery semantics: partitioned topics keyed by
@@ -73,8 +77,24 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
      ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = excluded.next_offset`,
   );
 
-  /** Per topic: its partition count and each partition's next offset. */
-  const topics = new Map<string, { partitions: number; next: number[] }>();
+  /**
+   * Per topic: its partition count, each partition's next offset, and the tail of each
+   * partition kept in memory (records from tailStart on) so that consumers keeping up
+   * with the log never read SQLite; older records (a replay) are read from SQLite.
+   */
+  interface TopicState {
+    partitions: number;
+    next: number[];
+    tails: BusRecord[][];
+    tailStart: number[];
+  }
+  const topics = new Map<string, TopicState>();
+  const newTopicState = (partitions: number, next: number[]): TopicState => ({
+    partitions,
+    next,
+    tails: next.map(() => []),
+    tailStart: [...next],
+  });
   for (const row of sqlite.prepare<[], { name: string; partitions: number }>('SELECT * FROM topics').all()) {
     const next = Array.from({ length: row.partitions }, () => 0);
     for (const end of sqlite
@@ -84,32 +104,69 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       .all(row.name)) {
       next[end.partition] = end.last + 1;
     }
-    topics.set(row.name, { partitions: row.partitions, next });
+    topics.set(row.name, newTopicState(row.partitions, next));
   }
 
   const ensureTopic = (name: string) => {
     let topic = topics.get(name);
     if (!topic) {
       insertTopic.run(name, defaultPartitions);
-      topic = { partitions: defaultPartitions, next: Array.from({ length: defaultPartitions }, () => 0) };
+      topic = newTopicState(defaultPartitions, Array.from({ length: defaultPartitions }, () => 0));
       topics.set(name, topic);
     }
     return topic;
   };
 
-  const append = sqlite.transaction((messages: readonly BusMessage[]) => {
-    const now = Date.now();
-    const touched: string[] = [];
-    for (const message of messages) {
-      const topic = ensureTopic(message.topic);
-      const partition = partitionFor(message.key, topic.partitions);
-      const offset = topic.next[partition]!;
-      insertRecord.run(message.topic, partition, offset, message.key, message.value, JSON.stringify(message.headers), now);
-      topic.next[partition] = offset + 1;
-      touched.push(`${message.topic}/${partition}`);
-    }
-    return touched;
+  const insertAll = sqlite.transaction((records: readonly BusRecord[]) => {
+    for (const r of records) insertRecord.run(r.topic, r.partition, Number(r.offset), r.key, r.value, JSON.stringify(r.headers), r.timestamp);
   });
+
+  /** Appends in one SQLite transaction; memory (offsets, tails) changes only once it committed. */
+  const append = (messages: readonly BusMessage[]): BusRecord[] => {
+    const timestamp = Date.now();
+    const reserved = new Map<TopicState, number[]>();
+    const records = messages.map((message) => {
+      const topic = ensureTopic(message.topic);
+      let next = reserved.get(topic);
+      if (!next) reserved.set(topic, (next = [...topic.next]));
+      const partition = partitionFor(message.key, topic.partitions);
+      const offset = next[partition]!;
+      next[partition] = offset + 1;
+      return { ...message, partition, offset: String(offset), timestamp };
+    });
+    insertAll(records);
+    for (const [topic, next] of reserved) topic.next = next;
+    for (const record of records) {
+      const topic = topics.get(record.topic)!;
+      const tail = topic.tails[record.partition]!;
+      tail.push(record);
+      if (tail.length > TAIL_RECORDS) {
+        tail.splice(0, TAIL_TRIM);
+        topic.tailStart[record.partition]! += TAIL_TRIM;
+      }
+    }
+    return records;
+  };
+
+  const read = (topicName: string, partition: number, from: number): BusRecord[] => {
+    const topic = topics.get(topicName)!;
+    const tailStart = topic.tailStart[partition]!;
+    if (from >= tailStart) return topic.tails[partition]!.slice(from - tailStart, from - tailStart + FETCH_SIZE);
+    return selectRecords.all(topicName, partition, from, FETCH_SIZE).map(toRecord);
+  };
+
+  /** Committed positions waiting to be written: one transaction for all, a few ms later. */
+  const pendingCommits = new Map<string, [group: string, topic: string, partition: number, position: number]>();
+  let commitTimer: NodeJS.Timeout | undefined;
+  const flushCommits = sqlite.transaction(() => {
+    for (const args of pendingCommits.values()) upsertCommitted.run(...args);
+    pendingCommits.clear();
+  });
+  const flushNow = () => {
+    clearTimeout(commitTimer);
+    commitTimer = undefined;
+    if (pendingCommits.size > 0 && sqlite.open) flushCommits();
+  };
 
   const toRecord = (row: RecordRow): BusRecord => ({
     topic: row.topic,
@@ -148,7 +205,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     async publish(messages) {
       if (closed) throw new Error('bus is closed');
       if (messages.length === 0) return;
-      for (const tp of new Set(append(messages))) notify(tp);
+      for (const tp of new Set(append(messages).map((r) => `${r.topic}/${r.partition}`))) notify(tp);
     },
     async subscribe(subscribeOptions) {
       if (closed) throw new Error('bus is closed');
@@ -156,7 +213,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       const groupId = replay ? `${subscribeOptions.group}#replay-${++replayGroups}` : subscribeOptions.group;
       for (const topic of subscribeOptions.topics) ensureTopic(topic);
       let group = groups.get(groupId);
-      if (!group) groups.set(groupId, (group = new ConsumerGroup(groupId, replay, subscribeOptions.fromBeginning ?? true)));
+      if (!group) groups.set(groupId, (group = new ConsumerGroup(groupId, replay, subscribeOptions.fromBeginning ?? true, subscribeOptions.group)));
       const member: Member = {
         id: nextMemberId++,
         topics: new Set(subscribeOptions.topics),
@@ -190,6 +247,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       closed = true;
       await Promise.all([...groups.values()].map((group) => group.closeAll()));
       for (const tp of [...waiters.keys()]) notify(tp);
+      flushNow();
       sqlite.close();
     },
   };
@@ -201,6 +259,8 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       readonly id: string,
       readonly replay: boolean,
       readonly fromBeginning: boolean,
+      /** The group as its subscribers named it (a replay group's id has a suffix). */
+      readonly name: string,
     ) {}
 
     join(member: Member) {
@@ -230,6 +290,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       const owned = [...this.workers.values()].filter((w) => w.owner === member);
       await Promise.all(owned.map((w) => w.idle()));
       this.members = this.members.filter((m) => m !== member);
+      flushNow();
       for (const [tp, worker] of this.workers) {
         if (!this.members.some((m) => m.topics.has(worker.topic))) {
           worker.stop();
@@ -262,8 +323,15 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       return !this.fromBeginning ? (topics.get(topic)?.next[partition] ?? 0) : 0;
     }
 
+    /**
+     * Records the position after handled records. Written to SQLite within a few ms,
+     * batched: a crash in between redelivers those records (at least once), and the
+     * consumers' inboxes make that harmless.
+     */
     commit(topic: string, partition: number, position: number) {
-      if (!this.replay && !closed) upsertCommitted.run(this.id, topic, partition, position);
+      if (this.replay) return;
+      pendingCommits.set(`${this.id}\u0000${topic}\u0000${partition}`, [this.id, topic, partition, position]);
+      commitTimer ??= setTimeout(flushNow, COMMIT_INTERVAL_MS);
     }
   }
 
@@ -295,7 +363,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     async run() {
       while (!this.stopped && !closed) {
         const owner = this.group.ownerOf(this.topic, this.partition);
-        const batch = owner ? selectRecords.all(this.topic, this.partition, this.position, FETCH_SIZE) : [];
+        const batch = owner ? read(this.topic, this.partition, this.position) : [];
         if (!owner || batch.length === 0) {
           await waitFor(this.tp);
           continue;
@@ -311,7 +379,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       }
     }
 
-    private async deliverBatch(batch: RecordRow[]) {
+    private async deliverBatch(batch: BusRecord[]) {
       const start = this.position;
       for (const row of batch) {
         const owner = this.group.ownerOf(this.topic, this.partition);
@@ -323,9 +391,9 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
           onRetry: owner.options.onRetry,
           onDeadLetter: owner.options.onDeadLetter,
         };
-        const outcome = await deliver(toRecord(row), this.group.id, owner.options.handle, owner.retry, hooks);
+        const outcome = await deliver(row, this.group.name, owner.options.handle, owner.retry, hooks);
         if (outcome === 'aborted') break;
-        this.position = row.offset + 1;
+        this.position = Number(row.offset) + 1;
       }
       if (this.position !== start) this.group.commit(this.topic, this.partition, this.position);
     }

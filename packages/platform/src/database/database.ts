@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type Migration, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, type Migration, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Dialect, ServiceMigration } from './schema-builders.ts';
 import { type PlatformTables, platformMigrations } from './platform-tables.ts';
 
@@ -35,7 +35,7 @@ export async function openDatabase<Schema>(
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Schema & PlatformTables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema & PlatformTables>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db as Kysely<unknown>, 'sqlite', migrations);
   return {
     db,
@@ -60,4 +60,24 @@ export async function migrate(db: Kysely<unknown>, dialect: Dialect, migrations:
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
+}
+
+/**
+ * Kysely prepares every statement it runs; preparing costs more than running the small
+ * statements a handler makes. The query shapes are few, so prepared statements are
+ * kept by SQL text. Safe because Kysely runs one statement at a time per connection.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (cache.size < 1_000) cache.set(sql, statement);
+      }
+      return statement as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+  };
 }

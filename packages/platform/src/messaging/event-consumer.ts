@@ -1,7 +1,7 @@
 import { EVENT_TOPIC, EnvelopeSchema, type EventOf, EventSchemas, type EventType, Header, type OrderflowEvent, isEventType } from '@orderflow/contracts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import { type Bus, type BusRecord, PoisonRecordError, type RetryPolicy, type Subscription } from '../bus/bus.ts';
+import { type Bus, type BusRecord, PoisonRecordError, type RetryPolicy, type SubscribeOptions, type Subscription } from '../bus/bus.ts';
 import { errorText } from '../bus/delivery.ts';
 import type { PlatformTables } from '../database/platform-tables.ts';
 import type { ServiceMetrics } from '../metrics.ts';
@@ -37,7 +37,12 @@ export interface EventConsumer {
   process(record: BusRecord): Promise<void>;
 }
 
-function parseRecord(record: BusRecord): OrderflowEvent | { type: string; skip: true } {
+/**
+ * Parses a record into an event. Undefined means an event type this version does not
+ * know (a newer producer): skipped by every consumer. A record that is not an event
+ * at all throws PoisonRecordError, which dead-letters it at once.
+ */
+export function parseRecord(record: BusRecord): OrderflowEvent | undefined {
   let json: unknown;
   try {
     json = JSON.parse(record.value);
@@ -47,7 +52,7 @@ function parseRecord(record: BusRecord): OrderflowEvent | { type: string; skip: 
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success) throw new PoisonRecordError(`record is not an event envelope: ${envelope.error.message}`);
   const type = envelope.data.type;
-  if (!isEventType(type)) return { type, skip: true };
+  if (!isEventType(type)) return undefined;
   const event = EventSchemas[type].safeParse(json);
   if (!event.success) throw new PoisonRecordError(`${type} does not match its schema: ${event.error.message}`);
   return event.data as OrderflowEvent;
@@ -69,11 +74,13 @@ export async function consumeEvents<Schema>(
   const db = deps.db as unknown as Kysely<PlatformTables>;
 
   async function process(record: BusRecord): Promise<void> {
-    const parsed = parseRecord(record);
-    if ('skip' in parsed) return;
-    const handler = handlers[parsed.type] as EventHandler<Schema, EventType> | undefined;
+    // The event-type header lets a group skip what it does not handle without parsing.
+    const headerType = record.headers[Header.eventType];
+    if (headerType !== undefined && isEventType(headerType) && !handlers[headerType]) return;
+    const event = parseRecord(record);
+    if (!event) return;
+    const handler = handlers[event.type] as EventHandler<Schema, EventType> | undefined;
     if (!handler) return;
-    const event = parsed;
     const log = deps.logger.child({ orderId: event.orderId, eventId: event.id, eventType: event.type, group });
     const stopTimer = deps.metrics.handlerLatency.startTimer({ group, event_type: event.type });
     await withSpan(deps.service, `${group} handle ${event.type}`, record.headers, 'consumer', async () => {
@@ -101,14 +108,26 @@ export async function consumeEvents<Schema>(
     fromBeginning: true,
     retry: deps.retry,
     handle: process,
+    ...failureHooks(group, { db, logger: deps.logger, metrics: deps.metrics }),
+  });
+  return { group, subscription, process };
+}
+
+/**
+ * What every consumer does when a handler fails: log each retry; after the last one,
+ * count it and keep a row for the admin API (idempotent on the record's position).
+ */
+export function failureHooks<DB>(
+  group: string,
+  deps: { db: Kysely<DB>; logger: Logger; metrics: ServiceMetrics },
+): Pick<SubscribeOptions, 'onRetry' | 'onDeadLetter'> {
+  const db = deps.db as unknown as Kysely<PlatformTables>;
+  return {
     onRetry: (record, attempt, error) =>
       deps.logger.warn({ group, topic: record.topic, offset: record.offset, attempt, err: error }, 'handler failed; retrying'),
     onDeadLetter: async (record, error, attempts) => {
       deps.metrics.deadLetters.inc({ group, topic: record.topic });
-      deps.logger.error(
-        { group, topic: record.topic, partition: record.partition, offset: record.offset, attempts, err: error },
-        'record dead-lettered',
-      );
+      deps.logger.error({ group, topic: record.topic, partition: record.partition, offset: record.offset, attempts, err: error }, 'record dead-lettered');
       await db
         .insertInto('dead_letters')
         .values({
@@ -127,6 +146,5 @@ export async function consumeEvents<Schema>(
         .onConflict((oc) => oc.columns(['consumer_group', 'topic', 'partition', 'offset']).doNothing())
         .execute();
     },
-  });
-  return { group, subscription, process };
+  };
 }

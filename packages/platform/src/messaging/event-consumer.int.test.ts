@@ -1,0 +1,240 @@
+import { Header, parseEvent } from '@orderflow/contracts';
+import type { Kysely } from 'kysely';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Bus, RetryPolicy } from '../bus/bus.ts';
+import { createEmbeddedBus } from '../bus/embedded-bus.ts';
+import { type ServiceDatabase, openDatabase } from '../database/database.ts';
+import type { PlatformTables } from '../database/platform-tables.ts';
+import { type ServiceMetrics, createServiceMetrics } from '../metrics.ts';
+import { type EventHandler, type EventHandlers, consumeEvents } from './event-consumer.ts';
+import { createEventFactory, toBusMessage } from './event-factory.ts';
+import { type OutboxRelay, appendToOutbox, startOutboxRelay } from './outbox.ts';
+
+/** The one table of the test service: what it reserved per order. */
+interface TestTables {
+  reservations: { order_id: string; quantity: number };
+}
+
+const migrations = {
+  '0001_reservations': async (db: Kysely<unknown>) => {
+    await db.schema
+      .createTable('reservations')
+      .addColumn('order_id', 'text', (c) => c.primaryKey())
+      .addColumn('quantity', 'integer', (c) => c.notNull())
+      .execute();
+  },
+};
+
+const RETRY: RetryPolicy = { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 2 };
+const GROUP = 'inventory-reserve';
+
+const events = createEventFactory('test');
+const orderCreated = (orderId: string, quantity = 2) =>
+  events.create('OrderCreated', orderId, {
+    customerId: 'customer-1',
+    items: [{ productId: 'widget', quantity, unitPrice: 2999 }],
+    total: quantity * 2999,
+    currency: 'USD',
+  });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(5);
+  }
+}
+
+let database: ServiceDatabase<TestTables>;
+let db: Kysely<TestTables & PlatformTables>;
+let bus: Bus;
+let relay: OutboxRelay;
+let metrics: ServiceMetrics;
+const logger = pino({ level: 'silent' });
+
+beforeEach(async () => {
+  database = await openDatabase<TestTables>({ service: 'test', dataDir: ':memory:' }, migrations);
+  db = database.db;
+  bus = createEmbeddedBus({ file: ':memory:' });
+  relay = startOutboxRelay(db as unknown as Kysely<PlatformTables>, bus, logger, { pollMs: 50 });
+  metrics = createServiceMetrics('test');
+});
+
+afterEach(async () => {
+  await relay.stop();
+  await bus.close();
+  await database.close();
+});
+
+const consume = (handlers: EventHandlers<TestTables>) => consumeEvents<TestTables>({ service: 'test', db, bus, relay, logger, metrics, retry: RETRY }, GROUP, handlers);
+
+/** Reserves the order's quantity and announces it: one state row, one outgoing event. */
+const reserve: EventHandler<TestTables, 'OrderCreated'> = async (event, trx) => {
+  const quantity = event.data.items.reduce((sum, line) => sum + line.quantity, 0);
+  await trx.insertInto('reservations').values({ order_id: event.orderId ?? '', quantity }).execute();
+  return [
+    events.create(
+      'InventoryConfirmed',
+      event.orderId,
+      { ...event.data, levels: [{ productId: 'widget', available: 100 - quantity }] },
+      { id: event.id, correlationId: event.correlationId },
+    ),
+  ];
+};
+const reserveAndConfirm: EventHandlers<TestTables> = { OrderCreated: reserve };
+
+const reservations = () => db.selectFrom('reservations').selectAll().orderBy('order_id').execute();
+const outboxRows = () => db.selectFrom('outbox').selectAll().execute();
+const inboxRows = () => db.selectFrom('inbox').selectAll().execute();
+const deadLetterRows = () => db.selectFrom('dead_letters').selectAll().execute();
+const eventsOn = async (topic: string) => (await bus.readAll(topic)).map((record) => parseEvent(record.value));
+
+async function outcomeCount(outcome: string): Promise<number> {
+  const metric = await metrics.eventsProcessed.get();
+  return metric.values.filter((v) => v.labels.outcome === outcome).reduce((sum, v) => sum + v.value, 0);
+}
+
+describe('consumeEvents', () => {
+  it('given the same envelope published twice, when consumed, then the state changes once and one event is emitted (inbox)', async () => {
+    const consumer = await consume(reserveAndConfirm);
+    const created = orderCreated('order-1');
+    const record = toBusMessage(created, undefined);
+
+    await bus.publish([record]);
+    await bus.publish([record]);
+
+    await waitUntil(async () => (await outcomeCount('duplicate')) === 1, 'the redelivery is seen as a duplicate');
+    await relay.drain();
+    expect(await reservations()).toEqual([{ order_id: 'order-1', quantity: 2 }]);
+    expect(await inboxRows()).toEqual([{ consumer_group: GROUP, message_id: created.id, processed_at: expect.any(String) }]);
+    expect(await outcomeCount('emitted')).toBe(1);
+    expect((await eventsOn('inventory')).map((e) => e.type)).toEqual(['InventoryConfirmed']);
+    await consumer.subscription.close();
+  });
+
+  it('given a handler that returns events, when its transaction is open, then nothing is published until it commits', async () => {
+    let entered = () => {};
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slowReserve: EventHandlers<TestTables> = {
+      OrderCreated: async (event, trx) => {
+        const outgoing = await reserve(event, trx);
+        entered();
+        await gate;
+        return outgoing;
+      },
+    };
+    await consume(slowReserve);
+    const created = orderCreated('order-2', 3);
+
+    await bus.publish([toBusMessage(created, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01')]);
+    await handlerEntered;
+    relay.wake();
+    await sleep(20);
+    expect(await bus.readAll('inventory')).toEqual([]);
+    release();
+
+    await waitUntil(async () => (await bus.readAll('inventory')).length === 1, 'the outgoing event is published');
+    const [published] = await bus.readAll('inventory');
+    expect(parseEvent(published?.value ?? '')).toMatchObject({ type: 'InventoryConfirmed', orderId: 'order-2', causationId: created.id });
+    // The outgoing record continues the incoming trace.
+    expect(published?.headers[Header.traceparent]).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+    expect(await reservations()).toEqual([{ order_id: 'order-2', quantity: 3 }]);
+    await relay.drain();
+    expect(await outboxRows()).toEqual([]);
+  });
+
+  it('given a handler that writes state and outbox rows then throws, when retries run out, then nothing is half-written and the record is dead-lettered', async () => {
+    let attempts = 0;
+    const failingReserve: EventHandlers<TestTables> = {
+      OrderCreated: async (event, trx) => {
+        attempts++;
+        const outgoing = await reserve(event, trx);
+        await appendToOutbox(trx, outgoing);
+        throw new Error('stock table is corrupt');
+      },
+    };
+    await consume(failingReserve);
+    const created = orderCreated('order-3');
+
+    await bus.publish([toBusMessage(created, undefined)]);
+
+    await waitUntil(async () => (await deadLetterRows()).length === 1, 'the record is in dead_letters');
+    expect(attempts).toBe(RETRY.maxAttempts);
+    expect(await reservations()).toEqual([]);
+    expect(await outboxRows()).toEqual([]);
+    expect(await inboxRows()).toEqual([]);
+    expect(await bus.readAll('inventory')).toEqual([]);
+    expect(await deadLetterRows()).toEqual([
+      expect.objectContaining({
+        consumer_group: GROUP,
+        topic: 'orders',
+        offset: '0',
+        key: 'order-3',
+        value: JSON.stringify(created),
+        error: 'Error: stock table is corrupt',
+        attempts: 3,
+        replayed_at: null,
+      }),
+    ]);
+    await waitUntil(async () => (await bus.readAll('orders.DLT')).length === 1, 'the record is on orders.DLT');
+    const [dlt] = await bus.readAll('orders.DLT');
+    expect(dlt).toMatchObject({
+      key: 'order-3',
+      value: JSON.stringify(created),
+      headers: { [Header.dltAttempts]: '3', [Header.dltConsumerGroup]: GROUP, [Header.dltOriginalTopic]: 'orders' },
+    });
+  });
+
+  it('given a record whose value is not JSON, when consumed, then it goes to the DLT at once with attempts 1', async () => {
+    let calls = 0;
+    await consume({
+      OrderCreated: async () => {
+        calls++;
+        return [];
+      },
+    });
+
+    await bus.publish([{ topic: 'orders', key: 'order-4', value: 'not json', headers: {} }]);
+
+    await waitUntil(async () => (await deadLetterRows()).length === 1, 'the record is in dead_letters');
+    const [row] = await deadLetterRows();
+    expect(row).toMatchObject({ topic: 'orders', key: 'order-4', value: 'not json', attempts: 1 });
+    expect(row?.error).toMatch(/^PoisonRecordError: record value is not JSON/);
+    expect(calls).toBe(0);
+    const dlt = await bus.readAll('orders.DLT');
+    expect(dlt).toHaveLength(1);
+    expect(dlt[0]?.headers[Header.dltAttempts]).toBe('1');
+  });
+
+  it('given a poison record followed by a good one, when consumed, then the good one is still handled', async () => {
+    await consume(reserveAndConfirm);
+
+    await bus.publish([
+      { topic: 'orders', key: 'order-5', value: 'not json', headers: {} },
+      toBusMessage(orderCreated('order-5'), undefined),
+    ]);
+
+    await waitUntil(async () => (await reservations()).length === 1, 'the good record is handled');
+    expect(await deadLetterRows()).toHaveLength(1);
+  });
+
+  it('given an event of a type the group does not handle, when consumed, then it is acknowledged without an inbox row', async () => {
+    await consume(reserveAndConfirm);
+    const created = orderCreated('order-6');
+
+    // Same key, so the OrderCreated after it is handled only once the OrderCancelled was.
+    await bus.publish([
+      toBusMessage(events.create('OrderCancelled', 'order-6', { status: 'CANCELLED', reason: 'CUSTOMER_REQUEST' }), undefined),
+      toBusMessage(created, undefined),
+    ]);
+
+    await waitUntil(async () => (await reservations()).length === 1, 'the OrderCreated after it is handled');
+    expect((await inboxRows()).map((row) => row.message_id)).toEqual([created.id]);
+    expect(await deadLetterRows()).toEqual([]);
+  });
+});
