@@ -40,7 +40,7 @@ export interface OrderDecision {
 const unchanged = (order: Order): OrderDecision => ({ order, events: [] });
 
 function fail(order: Order, status: FailedOrderStatus, reason: string): OrderDecision {
-  if (advanceStatus(order.status, status) !== status) return unchanged(order);
+  if (isTerminal(order.status) || advanceStatus(order.status, status) !== status) return unchanged(order);
   return { order: { ...order, status, failureReason: reason }, events: [{ type: 'OrderCancelled', data: { status, reason } }] };
 }
 
@@ -63,7 +63,7 @@ export function decideProgress(order: Order, event: OrderProgressEvent): OrderDe
     case 'ShipmentFailed':
       return fail(order, 'SHIPMENT_FAILED', event.data.reason);
     case 'Shipped': {
-      if (advanceStatus(order.status, 'COMPLETED') !== 'COMPLETED') return unchanged(order);
+      if (isTerminal(order.status)) return unchanged(order);
       const { trackingNumber, carrier } = event.data;
       return {
         order: { ...order, status: 'COMPLETED', trackingNumber, carrier },

@@ -166,6 +166,27 @@ describe('embedded bus', () => {
     });
   });
 
+  describe('dead letters of a replay subscription', () => {
+    it('given a replay subscription whose handler keeps failing, when dead-lettered, then dlt-consumer-group is the group as subscribers named it', async () => {
+      const bus = memoryBus();
+      await bus.publish([message('order-1', 'bad')]);
+
+      const subscription = await bus.subscribe({
+        group: 'status-view',
+        topics: ['orders'],
+        replay: true,
+        retry: { ...FAST_RETRY, maxAttempts: 1 },
+        handle: async () => {
+          throw new Error('projection bug');
+        },
+      });
+      await subscription.caughtUp();
+
+      const dlt = await bus.readAll('orders.DLT');
+      expect(dlt.map((r) => r.headers[Header.dltConsumerGroup])).toEqual(['status-view']);
+    });
+  });
+
   describe('consumer groups', () => {
     it('given two members of one group, when records of many keys arrive, then they split the partitions and each record is handled exactly once', async () => {
       const bus = memoryBus();

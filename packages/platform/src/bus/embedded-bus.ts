@@ -33,8 +33,8 @@ interface Member {
 
 const FETCH_SIZE = 200;
 /** Records of each partition kept in memory, trimmed by TAIL_TRIM when it grows past. */
-const TAIL_RECORDS = 20_000;
-const TAIL_TRIM = 5_000;
+const TAIL_RECORDS = 4_000;
+const TAIL_TRIM = 1_000;
 const COMMIT_INTERVAL_MS = 5;
 
 /**
