@@ -4,14 +4,19 @@ import { startSystem } from './system.ts';
 const startedAt = performance.now();
 const config = loadConfig();
 const logger = createRootLogger(config);
-const system = await startSystem(config, logger);
+const system = await startSystem(config, logger).catch((error: unknown) => {
+  logger.fatal({ err: error }, `orderflow could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
 const seconds = ((performance.now() - startedAt) / 1000).toFixed(2);
 
 const lines = [
   '',
   `orderflow is running (embedded broker and databases in ${config.dataDir}, started in ${seconds}s)`,
   '',
-  ...Object.entries(system.urls).map(([name, url]) => `  ${name.padEnd(13)} ${url}   docs: ${url}/docs`),
+  ...Object.entries(system.urls)
+    .sort(([a], [b]) => config.ports[a as keyof typeof config.ports] - config.ports[b as keyof typeof config.ports])
+    .map(([name, url]) => `  ${name.padEnd(13)} ${url}   docs: ${url}/docs`),
   '',
   `  try: curl -s -X POST ${system.urls.order}/orders -H 'content-type: application/json' \\`,
   `         -d '{"customerId":"c-1","items":[{"productId":"product-1","quantity":2}]}'`,

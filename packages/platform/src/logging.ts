@@ -14,7 +14,7 @@ export function createRootLogger(config: Pick<Config, 'logLevel' | 'logFormat'>)
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     ...(pretty
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'service', messageFormat: '[{service}] {msg}' } } }
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'service', messageFormat: '{if service}[{service}] {end}{msg}' } } }
       : {}),
   });
 }

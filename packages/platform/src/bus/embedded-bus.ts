@@ -49,18 +49,29 @@ const COMMIT_INTERVAL_MS = 5;
 export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
   const sqlite = new Database(options.file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.exec(`
-    CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS records (
-      topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
-      key TEXT NOT NULL, value TEXT NOT NULL, headers TEXT NOT NULL, timestamp INTEGER NOT NULL,
-      PRIMARY KEY (topic, partition, offset)) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS group_offsets (
-      group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-      PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;
-  `);
+  // One process owns the log: offsets are assigned in memory, so a second process on
+  // the same file would corrupt it. It gets "database is locked" instead.
+  try {
+    if (options.file !== ':memory:') sqlite.pragma('locking_mode = EXCLUSIVE');
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.exec(`
+      CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS records (
+        topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+        key TEXT NOT NULL, value TEXT NOT NULL, headers TEXT NOT NULL, timestamp INTEGER NOT NULL,
+        PRIMARY KEY (topic, partition, offset)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS group_offsets (
+        group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+        PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;
+    `);
+  } catch (error) {
+    sqlite.close();
+    if (error instanceof Error && /locked|busy/i.test(error.message)) {
+      throw new Error(`${options.file} is in use by another orderflow process: the embedded broker allows one (stop it, or use another DATA_DIR)`);
+    }
+    throw error;
+  }
   const defaultPartitions = options.partitions ?? 3;
   const insertTopic = sqlite.prepare('INSERT OR IGNORE INTO topics (name, partitions) VALUES (?, ?)');
   const insertRecord = sqlite.prepare(
