@@ -15,12 +15,13 @@ install:
 run-local: ## start every service in the background (logs in data/orderflow.log)
 	@mkdir -p data
 	@if [ -f $(PID_FILE) ] && kill -0 $$(cat $(PID_FILE)) 2>/dev/null; then echo "already running (pid $$(cat $(PID_FILE)))"; exit 0; fi
-	@LOG_FORMAT=json nohup npm start > $(LOG_FILE) 2>&1 & echo $$! > $(PID_FILE)
+	@ORDERFLOW_PID_FILE=$(PID_FILE) LOG_FORMAT=json nohup npm start > $(LOG_FILE) 2>&1 &
 	@for i in $$(seq 1 50); do curl -sf $(STATUS_URL)/ready >/dev/null 2>&1 && curl -sf $(ORDER_URL)/ready >/dev/null 2>&1 && break; sleep 0.2; done
 	@echo "orderflow running (pid $$(cat $(PID_FILE))); make logs-local to follow, make stop-local to stop"
 
 stop-local: ## stop what run-local started, cleanly
-	@if [ -f $(PID_FILE) ]; then pkill -TERM -P $$(cat $(PID_FILE)) 2>/dev/null; kill -TERM $$(cat $(PID_FILE)) 2>/dev/null; rm -f $(PID_FILE); echo stopped; else echo "not running"; fi
+	@if [ -f $(PID_FILE) ]; then pid=$$(cat $(PID_FILE)); kill -TERM $$pid 2>/dev/null; \
+	  while kill -0 $$pid 2>/dev/null; do sleep 0.1; done; rm -f $(PID_FILE); echo stopped; else echo "not running"; fi
 
 logs-local:
 	tail -f $(LOG_FILE)

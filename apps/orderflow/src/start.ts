@@ -1,3 +1,4 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRootLogger, loadConfig } from '@orderflow/platform';
 import { startSystem } from './system.ts';
 
@@ -26,12 +27,17 @@ const lines = [
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 
+// make run-local asks for a pid file, so that make stop-local signals this process (not npm).
+const pidFile = process.env.ORDERFLOW_PID_FILE;
+if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
+
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping: finishing in-flight work');
   await system.stop();
+  if (pidFile) rmSync(pidFile, { force: true });
   logger.info('stopped');
   process.exit(0);
 }
