@@ -13,13 +13,26 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
-      {
+      ...(['choreography', 'orchestration'] as const).map((mode) => ({
         test: {
-          name: 'e2e',
+          // The same end-to-end suite in both saga modes: behaviour must not depend on it.
+          name: mode === 'choreography' ? 'e2e' : 'e2e-orchestration',
           include: ['tests/e2e/**/*.e2e.test.ts'],
+          env: { SAGA_MODE: mode },
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // Each file starts a whole system; one at a time keeps timings honest on 2 cores.
+          fileParallelism: false,
+        },
+      })),
+      {
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.browser.test.ts'],
+          // Builds the web UI once (only when missing or stale) before any browser test runs.
+          globalSetup: ['tests/browser/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

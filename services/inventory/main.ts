@@ -1,4 +1,4 @@
-import { type ServiceOptions, appendToOutbox, createHttpServer, isEntryPoint, listen, loadCatalog, openSettingsStore, registerDeadLetterRoutes, registerFailureInjectionRoutes, runStandalone, startServiceRuntime } from '@orderflow/platform';
+import { type ServiceOptions, appendToOutbox, isEntryPoint, loadCatalog, openSettingsStore, registerFailureInjectionRoutes, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
 import { releaseStock } from './handlers/release-stock.ts';
 import { reserveStock } from './handlers/reserve-stock.ts';
 import { seedCatalog } from './handlers/restock.ts';
@@ -15,25 +15,19 @@ export async function startInventoryService(options: ServiceOptions) {
   runtime.relay.wake();
   const failures = await openSettingsStore(db, 'failure-injection', FailureInjection, { failOnInjectedSku: true });
 
+  const reserve = reserveStock({ events, now, failOnInjectedSku: () => failures.current().failOnInjectedSku });
   const release = releaseStock({ events, now });
-  await runtime.consume('inventory', {
-    OrderCreated: reserveStock({ events, now, failOnInjectedSku: () => failures.current().failOnInjectedSku }),
-    PaymentFailed: release,
-    ShipmentFailed: release,
-    OrderCancelled: release,
-  });
+  await runtime.consume(
+    'inventory',
+    config.sagaMode === 'choreography'
+      ? { OrderCreated: reserve, PaymentFailed: release, ShipmentFailed: release, OrderCancelled: release }
+      : { ReserveInventory: reserve, ReleaseInventory: release },
+  );
 
-  const app = await createHttpServer({
-    service: 'inventory',
-    description: 'Reserves stock all-or-nothing, releases it on compensation, restocks.',
-    logger: runtime.logger,
-    metrics: runtime.metrics,
-    readiness: runtime.readiness,
+  return serveHttp(runtime, { description: 'Reserves stock all-or-nothing, releases it on compensation, restocks.', port: options.port }, (app) => {
+    registerInventoryRoutes(app, { db, events, relay: runtime.relay, now });
+    registerFailureInjectionRoutes(app, FailureInjection, failures, 'the FAIL product makes reservation throw');
   });
-  registerInventoryRoutes(app, { db, events, relay: runtime.relay, now });
-  registerFailureInjectionRoutes(app, FailureInjection, failures, 'the FAIL product makes reservation throw');
-  registerDeadLetterRoutes(app, db, runtime.consumers);
-  return listen('inventory', app, config.host, options.port ?? config.ports.inventory, runtime.stop);
 }
 
 if (isEntryPoint(import.meta.url)) await runStandalone(startInventoryService);

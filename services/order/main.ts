@@ -1,5 +1,5 @@
 import { OrderStatus } from '@orderflow/contracts';
-import { type ServiceOptions, createHttpServer, isEntryPoint, listen, loadCatalog, registerDeadLetterRoutes, runStandalone, startServiceRuntime } from '@orderflow/platform';
+import { type ServiceOptions, isEntryPoint, loadCatalog, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
 import { trackOrderProgress } from './handlers/track-order-progress.ts';
 import { registerOrderRoutes } from './http/routes.ts';
 import { orderMigrations, type OrderTables } from './store/schema.ts';
@@ -10,7 +10,7 @@ export async function startOrderService(options: ServiceOptions) {
   const catalog = loadCatalog(config.catalogFile);
   const now = () => runtime.clock.now().toISOString();
 
-  await runtime.consume('order', trackOrderProgress(runtime.events, now));
+  await runtime.consume('order', trackOrderProgress(runtime.events, now, config.sagaMode));
 
   runtime.metrics.ordersByStatus.reset();
   const db = runtime.db;
@@ -23,23 +23,10 @@ export async function startOrderService(options: ServiceOptions) {
     },
   });
 
-  const app = await createHttpServer({
-    service: 'order',
-    description: 'Accepts orders, follows each order through the saga, cancels.',
-    logger: runtime.logger,
-    metrics: runtime.metrics,
-    readiness: runtime.readiness,
-  });
-  registerOrderRoutes(app, {
-    db: runtime.db,
-    events: runtime.events,
-    relay: runtime.relay,
-    prices: new Map(catalog.products.map((p) => [p.productId, { unitPrice: p.unitPrice }])),
-    currency: catalog.currency,
-    now,
-  });
-  registerDeadLetterRoutes(app, runtime.db, runtime.consumers);
-  return listen('order', app, config.host, options.port ?? config.ports.order, runtime.stop);
+  const prices = new Map(catalog.products.map((p) => [p.productId, { unitPrice: p.unitPrice }]));
+  return serveHttp(runtime, { description: 'Accepts orders, follows each order through the saga, cancels.', port: options.port }, (app) =>
+    registerOrderRoutes(app, { db, events: runtime.events, relay: runtime.relay, prices, currency: catalog.currency, now }),
+  );
 }
 
 if (isEntryPoint(import.meta.url)) await runStandalone(startOrderService);

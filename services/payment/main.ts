@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ServiceOptions, createHttpServer, isEntryPoint, listen, openSettingsStore, registerDeadLetterRoutes, registerFailureInjectionRoutes, runStandalone, startServiceRuntime } from '@orderflow/platform';
+import { type ServiceOptions, isEntryPoint, openSettingsStore, registerFailureInjectionRoutes, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
 import { chargePayment, refundPayment } from './handlers/payment-handlers.ts';
 import { PaymentFailureInjection, registerPaymentRoutes } from './http/routes.ts';
 import { type PaymentTables, paymentMigrations } from './store/schema.ts';
@@ -15,20 +15,19 @@ export async function startPaymentService(options: ServiceOptions) {
     failureRate: () => failures.current().failureRate,
     random: Math.random,
   };
+  const charge = chargePayment(deps);
   const refund = refundPayment(deps);
-  await runtime.consume('payment', { InventoryConfirmed: chargePayment(deps), ShipmentFailed: refund, OrderCancelled: refund });
+  await runtime.consume(
+    'payment',
+    config.sagaMode === 'choreography'
+      ? { InventoryConfirmed: charge, ShipmentFailed: refund, OrderCancelled: refund }
+      : { ProcessPayment: charge, RefundPayment: refund },
+  );
 
-  const app = await createHttpServer({
-    service: 'payment',
-    description: 'Charges (simulated) and refunds.',
-    logger: runtime.logger,
-    metrics: runtime.metrics,
-    readiness: runtime.readiness,
+  return serveHttp(runtime, { description: 'Charges (simulated) and refunds.', port: options.port }, (app) => {
+    registerPaymentRoutes(app, { db: runtime.db });
+    registerFailureInjectionRoutes(app, PaymentFailureInjection, failures, 'payment failure rate');
   });
-  registerPaymentRoutes(app, { db: runtime.db });
-  registerFailureInjectionRoutes(app, PaymentFailureInjection, failures, 'payment failure rate');
-  registerDeadLetterRoutes(app, runtime.db, runtime.consumers);
-  return listen('payment', app, config.host, options.port ?? config.ports.payment, runtime.stop);
 }
 
 if (isEntryPoint(import.meta.url)) await runStandalone(startPaymentService);

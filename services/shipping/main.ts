@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type ServiceOptions, createHttpServer, isEntryPoint, listen, openSettingsStore, registerDeadLetterRoutes, registerFailureInjectionRoutes, runStandalone, startServiceRuntime } from '@orderflow/platform';
+import { type ServiceOptions, isEntryPoint, openSettingsStore, registerFailureInjectionRoutes, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
 import { cancelShipment, createShipment } from './handlers/shipping-handlers.ts';
 import { ShippingFailureInjection, registerShippingRoutes } from './http/routes.ts';
 import { type ShippingTables, shippingMigrations } from './store/schema.ts';
@@ -17,19 +17,18 @@ export async function startShippingService(options: ServiceOptions) {
     randomHex: () => randomBytes(4).toString('hex'),
     carrierDelayMs: config.shippingDelayMs,
   };
-  await runtime.consume('shipping', { PaymentCompleted: createShipment(deps), OrderCancelled: cancelShipment(deps) });
+  // In orchestration the orchestrator never asks for a shipment after a cancellation it has seen.
+  await runtime.consume(
+    'shipping',
+    config.sagaMode === 'choreography'
+      ? { PaymentCompleted: createShipment(deps), OrderCancelled: cancelShipment(deps) }
+      : { CreateShipment: createShipment(deps) },
+  );
 
-  const app = await createHttpServer({
-    service: 'shipping',
-    description: 'Creates shipments with tracking numbers; can fail.',
-    logger: runtime.logger,
-    metrics: runtime.metrics,
-    readiness: runtime.readiness,
+  return serveHttp(runtime, { description: 'Creates shipments with tracking numbers; can fail.', port: options.port }, (app) => {
+    registerShippingRoutes(app, { db: runtime.db });
+    registerFailureInjectionRoutes(app, ShippingFailureInjection, failures, 'shipping failure rate');
   });
-  registerShippingRoutes(app, { db: runtime.db });
-  registerFailureInjectionRoutes(app, ShippingFailureInjection, failures, 'shipping failure rate');
-  registerDeadLetterRoutes(app, runtime.db, runtime.consumers);
-  return listen('shipping', app, config.host, options.port ?? config.ports.shipping, runtime.stop);
 }
 
 if (isEntryPoint(import.meta.url)) await runStandalone(startShippingService);

@@ -1,5 +1,5 @@
 import { OrderStatus } from '@orderflow/contracts';
-import { type RunningService, type ServiceOptions, createHttpServer, isEntryPoint, listen, registerDeadLetterRoutes, runStandalone, startServiceRuntime } from '@orderflow/platform';
+import { type RunningService, type ServiceOptions, isEntryPoint, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
 import { projectEvents } from './handlers/project-events.ts';
 import { registerStatusRoutes } from './http/routes.ts';
 import { registerSseRoutes } from './http/sse-routes.ts';
@@ -32,20 +32,13 @@ export async function startStatusService(options: ServiceOptions): Promise<Runni
     logger.info({ orders: readModel.orders().length }, 'status read model caught up with the log');
   });
 
-  const app = await createHttpServer({
-    service: 'status',
-    description: "Rebuilds every order's status and timeline from the events; REST, WebSocket and SSE.",
-    logger,
-    metrics,
-    websocket: true,
-    // Not ready until the replay at start is done, so no client sees a half-built read model.
-    readiness: async () => ({ ...(await runtime.readiness()), caughtUp }),
+  const description = "Rebuilds every order's status and timeline from the events; REST, WebSocket and SSE.";
+  // Not ready until the replay at start is done, so no client sees a half-built read model.
+  return serveHttp(runtime, { description, port: options.port, websocket: true, readiness: async () => ({ caughtUp }) }, (app) => {
+    registerStatusRoutes(app, { readModel, now });
+    registerWebSocketRoutes(app, { readModel });
+    registerSseRoutes(app, { readModel });
   });
-  registerStatusRoutes(app, { readModel, now });
-  registerWebSocketRoutes(app, { readModel });
-  registerSseRoutes(app, { readModel });
-  registerDeadLetterRoutes(app, runtime.db, runtime.consumers);
-  return listen('status', app, config.host, options.port ?? config.ports.status, runtime.stop);
 }
 
 if (isEntryPoint(import.meta.url)) await runStandalone(startStatusService);

@@ -1,6 +1,6 @@
 import { Header } from '@orderflow/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestSystem, eventually, placeOrder, request, startTestSystem, waitForView } from './harness.ts';
+import { type TestSystem, eventually, placeOrder, request, sagaMode, startTestSystem, waitForView } from './harness.ts';
 
 interface DeadLetterList {
   items: { id: number; topic: string; consumerGroup: string; attempts: number; error: string; replayedAt: string | null; key: string }[];
@@ -13,7 +13,10 @@ describe('dead letters (document 002)', () => {
   });
   afterAll(() => t.stop());
 
-  it('a FAIL sku lands in orders.DLT after 3 attempts, and replays once the failure is switched off', async () => {
+  // Inventory reacts to OrderCreated in choreography, to the orchestrator's ReserveInventory otherwise.
+  const topic = sagaMode === 'choreography' ? 'orders' : 'inventory.commands';
+
+  it(`a FAIL sku lands in ${topic}.DLT after 3 attempts, and replays once the failure is switched off`, async () => {
     const placed = await placeOrder(t.urls, { userId: 42, items: [{ sku: 'FAIL', qty: 1 }] }, '/api/orders');
     expect(placed.status).toBe(202);
     const { orderId } = placed.body;
@@ -22,15 +25,15 @@ describe('dead letters (document 002)', () => {
       const list = await request<DeadLetterList>(`${t.urls.inventory}/admin/dead-letters`);
       return list.body.items.find((d) => d.key === orderId);
     }, 'the dead letter');
-    expect(dead).toMatchObject({ topic: 'orders', consumerGroup: 'inventory', attempts: 3, replayedAt: null });
+    expect(dead).toMatchObject({ topic, consumerGroup: 'inventory', attempts: 3, replayedAt: null });
     expect(dead.error).toContain('injected failure');
 
-    const dlt = (await t.system.bus.readAll('orders.DLT')).find((r) => r.key === orderId);
+    const dlt = (await t.system.bus.readAll(`${topic}.DLT`)).find((r) => r.key === orderId);
     expect(dlt?.headers).toMatchObject({
-      [Header.dltOriginalTopic]: 'orders',
+      [Header.dltOriginalTopic]: topic,
       [Header.dltAttempts]: '3',
       [Header.dltConsumerGroup]: 'inventory',
-      [Header.eventType]: 'OrderCreated',
+      [Header.eventType]: sagaMode === 'choreography' ? 'OrderCreated' : 'ReserveInventory',
     });
     expect(dlt?.headers[Header.dltOriginalOffset]).toMatch(/^\d+$/);
     expect(dlt?.headers[Header.dltOriginalPartition]).toMatch(/^\d+$/);

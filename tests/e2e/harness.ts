@@ -6,6 +6,9 @@ import { createRootLogger, loadConfig } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { type RunningSystem, startSystem } from '../../apps/orderflow/src/system.ts';
 
+/** The saga mode of this run (the vitest project sets SAGA_MODE). */
+export const sagaMode = process.env.SAGA_MODE === 'orchestration' ? 'orchestration' : 'choreography';
+
 export interface TestSystem {
   system: RunningSystem;
   urls: Record<string, string>;
@@ -27,6 +30,7 @@ export async function startTestSystem(env: Record<string, string> = {}, options:
     LOG_FORMAT: 'json',
     SHIPPING_FAILURE_RATE: '0',
     HANDLER_RETRY_BACKOFF_MS: '20',
+    SAGA_MODE: sagaMode,
     ...env,
   });
   const logger = createRootLogger(config);

@@ -1,4 +1,4 @@
-import { EVENT_TOPICS } from '@orderflow/contracts';
+import { COMMAND_TOPICS, EVENT_TOPICS } from '@orderflow/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestSystem, placeOrder, request, sleep, startTestSystem, stockOf, waitForView } from './harness.ts';
 
@@ -17,8 +17,9 @@ describe('idempotency', () => {
     const payment = (await request(`${t.urls.payment}/payments/${orderId}`)).body;
     const shipment = (await request(`${t.urls.shipping}/shipments/${orderId}`)).body;
 
-    // Redeliver every record of this order, on every topic, twice: what a broker does after a crash.
-    const records = (await Promise.all(EVENT_TOPICS.map((topic) => t.system.bus.readAll(topic)))).flat().filter((r) => r.key === orderId);
+    // Redeliver every record of this order, on every topic (commands too), twice: what a broker does after a crash.
+    const topics = [...EVENT_TOPICS, ...COMMAND_TOPICS];
+    const records = (await Promise.all(topics.map((topic) => t.system.bus.readAll(topic)))).flat().filter((r) => r.key === orderId);
     expect(records.length).toBeGreaterThanOrEqual(6);
     const copies = records.map(({ topic, key, value, headers }) => ({ topic, key, value, headers }));
     await t.system.bus.publish([...copies, ...copies]);

@@ -1,17 +1,18 @@
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatusSocketMessage } from '@orderflow/contracts';
-import { createRootLogger, loadConfig } from '@orderflow/platform';
+import { SERVICE_PORTS } from '@orderflow/platform';
 import WebSocket from 'ws';
-import { startSystem } from './system.ts';
 
 const HELP = `npm run bench -- [options]
 
-Starts the whole system in this process (embedded broker, SQLite files in a temporary
-folder), places orders over HTTP and measures, for each order, the time from sending
-POST /orders to seeing it COMPLETED on the status WebSocket.
+Starts the whole system as npm start does, in a child process (embedded broker, SQLite
+files in a temporary folder), places orders over HTTP from this process and measures,
+for each order, the time from sending POST /orders to seeing it COMPLETED on the status
+WebSocket.
 
   --rate N        orders per second (open loop); 0 = as fast as possible (default 0)
   --duration S    seconds of load (default 10)
@@ -42,9 +43,21 @@ const concurrency = Number(values.concurrency);
 const warmup = Number(values.warmup);
 
 const dataDir = values.memory ? ':memory:' : mkdtempSync(join(tmpdir(), 'orderflow-bench-'));
-const config = loadConfig({ ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SHIPPING_FAILURE_RATE: '0', BUS_PARTITIONS: values.partitions });
-const system = await startSystem(config, createRootLogger(config), { freePorts: true });
-const { urls } = system;
+const freePorts = Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, '0']));
+const child = fork(new URL('./start.ts', import.meta.url).pathname, [], {
+  execArgv: ['--max-semi-space-size=32', '--import', 'tsx'],
+  env: { ...process.env, ...freePorts, WEB_UI: 'off', DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SHIPPING_FAILURE_RATE: '0', BUS_PARTITIONS: values.partitions },
+  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+});
+const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+  child.once('message', (message: { type: string; urls: Record<string, string> }) => resolve(message.urls));
+  child.once('exit', (code) => reject(new Error(`the system exited with code ${code} before it was ready`)));
+});
+const childPeakRssKiB = () =>
+  new Promise<number>((resolve) => {
+    child.once('message', (message: { maxRssKiB: number }) => resolve(message.maxRssKiB));
+    child.send({ type: 'stats' });
+  });
 
 for (const productId of ['product-1', 'product-2', 'product-3']) {
   await fetch(`${urls.inventory}/inventory/${productId}/restock`, {
@@ -96,10 +109,6 @@ async function placeOne(): Promise<void> {
   }
 }
 
-let peakRss = 0;
-const memoryTimer = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-}, 100);
 
 async function drive(seconds: number): Promise<void> {
   const until = performance.now() + seconds * 1000;
@@ -130,7 +139,7 @@ process.stdout.write(`orderflow bench: ${mode}, ${duration}s measured after ${wa
 await drive(warmup);
 await new Promise((resolve) => setTimeout(resolve, 500));
 measuring = true;
-const progress = setInterval(() => process.stdout.write(`  ${completed} completed, ${sentAt.size} in flight, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`), 1000);
+const progress = setInterval(() => process.stdout.write(`  ${completed} completed, ${sentAt.size} awaiting COMPLETED\n`), 1000);
 const t0 = performance.now();
 await drive(duration);
 const loadSeconds = (performance.now() - t0) / 1000;
@@ -138,7 +147,6 @@ const loadSeconds = (performance.now() - t0) / 1000;
 const drainUntil = performance.now() + 10_000;
 while (sentAt.size > 0 && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
 clearInterval(progress);
-clearInterval(memoryTimer);
 
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! : Number.NaN);
@@ -150,11 +158,12 @@ const report = {
   notCompletedInTime: sentAt.size,
   refused,
   failedRequests: failed,
-  peakRssMiB: Number((peakRss / 2 ** 20).toFixed(0)),
+  systemPeakRssMiB: Number(((await childPeakRssKiB()) / 1024).toFixed(0)),
   node: process.version,
 };
 process.stdout.write(`\n${JSON.stringify(report, null, 2)}\n`);
 socket.close();
-await system.stop();
+child.kill('SIGTERM');
+await new Promise((resolve) => child.once('exit', resolve));
 if (dataDir !== ':memory:') rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);

@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { createRootLogger, loadConfig } from '@orderflow/platform';
 import { startSystem } from './system.ts';
+import { startWebUi, webUiEnv } from './web-ui.ts';
 
 const startedAt = performance.now();
 const config = loadConfig();
@@ -11,9 +12,11 @@ const system = await startSystem(config, logger).catch((error: unknown) => {
 });
 const seconds = ((performance.now() - startedAt) / 1000).toFixed(2);
 
+const broker = config.bus.kind === 'embedded' ? `embedded broker in ${config.dataDir}` : `${config.bus.kind} broker`;
+const databases = config.database.url ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
 const lines = [
   '',
-  `orderflow is running (embedded broker and databases in ${config.dataDir}, started in ${seconds}s)`,
+  `orderflow is running: ${broker}, ${databases}, ${config.sagaMode} saga; services ready in ${seconds}s`,
   '',
   ...Object.entries(system.urls)
     .sort(([a], [b]) => config.ports[a as keyof typeof config.ports] - config.ports[b as keyof typeof config.ports])
@@ -27,15 +30,36 @@ const lines = [
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 
+// The UI comes after the services, which are usable meanwhile: its first start builds it.
+// WEB_UI=off leaves it out (the benchmark, headless servers).
+const web =
+  process.env.WEB_UI === 'off'
+    ? undefined
+    : await startWebUi({ port: config.ports.web, hostname: config.host, env: webUiEnv(system.urls), logger }).catch((error: unknown) => {
+        logger.error({ err: error }, 'the web UI did not start; the services keep running');
+        return undefined;
+      });
+if (web) process.stdout.write(`\n  web UI        ${web.url}\n\n`);
+
 // make run-local asks for a pid file, so that make stop-local signals this process (not npm).
 const pidFile = process.env.ORDERFLOW_PID_FILE;
 if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
+
+// Started by the benchmark (a parent process with an IPC channel): report the URLs, and
+// peak memory when asked.
+if (process.send) {
+  process.send({ type: 'ready', urls: system.urls });
+  process.on('message', (message: { type?: string }) => {
+    if (message?.type === 'stats') process.send?.({ type: 'stats', maxRssKiB: process.resourceUsage().maxRSS });
+  });
+}
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping: finishing in-flight work');
+  await web?.stop();
   await system.stop();
   if (pidFile) rmSync(pidFile, { force: true });
   logger.info('stopped');

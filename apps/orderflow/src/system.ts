@@ -1,5 +1,6 @@
 import { startInventoryService } from '@orderflow/inventory';
 import { startNotificationService } from '@orderflow/notification';
+import { startOrchestratorService } from '@orderflow/orchestrator';
 import { startOrderService } from '@orderflow/order';
 import { startPaymentService } from '@orderflow/payment';
 import { type Bus, type Config, type Logger, type RunningService, type ServiceName, type ServiceOptions, createBus } from '@orderflow/platform';
@@ -9,14 +10,19 @@ import { startStatusService } from '@orderflow/status';
 type Starter = (options: ServiceOptions) => Promise<RunningService>;
 
 /** Start order matters only for a clean first start: the read side first, the entry point last. */
-export const SERVICES: ReadonlyArray<[ServiceName, Starter]> = [
+const ALL_SERVICES: ReadonlyArray<[ServiceName, Starter]> = [
   ['status', startStatusService],
   ['inventory', startInventoryService],
   ['payment', startPaymentService],
   ['shipping', startShippingService],
   ['notification', startNotificationService],
+  ['orchestrator', startOrchestratorService],
   ['order', startOrderService],
 ];
+
+/** The services a saga mode runs: the orchestrator only in orchestration. */
+export const servicesFor = (config: Config) =>
+  ALL_SERVICES.filter(([name]) => name !== 'orchestrator' || config.sagaMode === 'orchestration');
 
 export interface RunningSystem {
   bus: Bus;
@@ -33,7 +39,7 @@ export async function startSystem(config: Config, logger: Logger, options: { fre
   const bus = createBus(config);
   const services: Record<string, RunningService> = {};
   try {
-    for (const [name, start] of SERVICES) {
+    for (const [name, start] of servicesFor(config)) {
       services[name] = await start({ config, bus, logger, ...(options.freePorts ? { port: 0 } : {}) });
     }
   } catch (error) {
@@ -48,7 +54,7 @@ export async function startSystem(config: Config, logger: Logger, options: { fre
     urls,
     async stop() {
       // The entry point first, so no new work arrives while the rest finishes theirs.
-      for (const [name] of [...SERVICES].reverse()) await services[name]?.stop();
+      for (const [name] of [...servicesFor(config)].reverse()) await services[name]?.stop();
       await bus.close();
     },
   };

@@ -5,3 +5,5 @@ export * from './events.ts';
 export * from './catalog.ts';
 export * from './views.ts';
 export * from './json-schemas.ts';
+export * from './commands.ts';
+export * from './messages.ts';

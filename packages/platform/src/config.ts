@@ -15,6 +15,15 @@ export type ServiceName = keyof typeof SERVICE_PORTS;
 
 const port = z.coerce.number().int().min(0).max(65535);
 const rate = z.coerce.number().min(0).max(1);
+/** An empty variable counts as unset (compose files and manifests often pass VAR=). */
+const unsetIfBlank = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
+const brokerList = unsetIfBlank(
+  z
+    .string()
+    .transform((v) => v.replace(/\s+/g, ''))
+    .pipe(z.string().regex(/^[^,:]+:\d+(,[^,:]+:\d+)*$/, 'must be a comma-separated list of host:port'))
+    .optional(),
+);
 
 const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -27,9 +36,36 @@ const EnvSchema = z.object({
   HANDLER_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(200),
   PAYMENT_FAILURE_RATE: rate.default(0),
   SHIPPING_FAILURE_RATE: rate.default(0.1),
+  SAGA_MODE: z.enum(['choreography', 'orchestration']).default('choreography'),
+  SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  SAGA_STEP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   SHIPPING_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  // PostgreSQL instead of the embedded SQLite databases; an empty value means unset.
+  DATABASE_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  ),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(10),
+  // The broker: BUS names it, else Kafka when KAFKA_BROKERS (or document 001's KAFKA_BROKER)
+  // is set, else NATS JetStream when NATS_URL is set, else the embedded broker.
+  BUS: unsetIfBlank(z.enum(['embedded', 'kafka', 'nats']).optional()),
+  KAFKA_BROKERS: brokerList,
+  KAFKA_BROKER: brokerList,
+  KAFKA_CLIENT_ID: z.string().min(1).default('orderflow'),
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(1),
+  KAFKA_SSL: z.enum(['true', 'false']).default('false'),
+  KAFKA_SASL_MECHANISM: unsetIfBlank(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional()),
+  KAFKA_SASL_USERNAME: unsetIfBlank(z.string().optional()),
+  KAFKA_SASL_PASSWORD: unsetIfBlank(z.string().optional()),
+  NATS_URL: unsetIfBlank(
+    z.string().regex(/^(nats|tls|ws|wss):\/\/[^,\s]+(,\s*(nats|tls|ws|wss):\/\/[^,\s]+)*$/, 'must be nats://host:port (comma-separated for several)').optional(),
+  ),
+  NATS_STREAM_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -').default('orderflow'),
   ...Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, port.default(s.port)])),
 });
+
+/** choreography: participants react to each other's events; orchestration: an orchestrator sends commands (document 004). */
+export type SagaMode = 'choreography' | 'orchestration';
 
 export interface Config {
   host: string;
@@ -43,7 +79,52 @@ export interface Config {
   shippingFailureRate: number;
   /** Simulated carrier latency before a shipment is decided. */
   shippingDelayMs: number;
+  sagaMode: SagaMode;
+  /** Orchestration: how long the orchestrator waits for a step's answer before sending it again. */
+  sagaStepTimeoutMs: number;
+  /** Orchestration: sends of one step before the saga gives up and compensates. */
+  sagaStepMaxAttempts: number;
+  /** PostgreSQL when url is set (one schema per service), else SQLite files in dataDir. */
+  database: { url: string | undefined; poolSize: number };
+  bus: BusSettings;
   ports: Record<ServiceName, number>;
+}
+
+export type BusSettings =
+  | { kind: 'embedded' }
+  | {
+      kind: 'kafka';
+      brokers: string[];
+      clientId: string;
+      replicationFactor: number;
+      ssl: boolean;
+      sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+    }
+  | { kind: 'nats'; url: string; streamPrefix: string };
+
+const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/** The broker settings, or the problems that name the variables to fix. */
+function busSettingsOf(e: z.infer<typeof EnvSchema>): BusSettings | string[] {
+  const brokers = e.KAFKA_BROKERS ?? e.KAFKA_BROKER;
+  const kind = e.BUS ?? (brokers ? 'kafka' : e.NATS_URL ? 'nats' : 'embedded');
+  if (kind === 'embedded') return { kind };
+  if (kind === 'nats') return { kind, url: e.NATS_URL ?? DEFAULT_NATS_URL, streamPrefix: e.NATS_STREAM_PREFIX };
+  const problems: string[] = [];
+  if (!brokers) problems.push('KAFKA_BROKERS: required when BUS=kafka (or set KAFKA_BROKER)');
+  const mechanism = e.KAFKA_SASL_MECHANISM;
+  if (mechanism && !e.KAFKA_SASL_USERNAME) problems.push(`KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM=${mechanism}`);
+  if (mechanism && e.KAFKA_SASL_PASSWORD === undefined) problems.push(`KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM=${mechanism}`);
+  if (!mechanism && e.KAFKA_SASL_USERNAME) problems.push('KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME is set');
+  if (problems.length > 0 || !brokers) return problems;
+  return {
+    kind,
+    brokers: brokers.split(','),
+    clientId: e.KAFKA_CLIENT_ID,
+    replicationFactor: e.KAFKA_REPLICATION_FACTOR,
+    ssl: e.KAFKA_SSL === 'true',
+    sasl: mechanism ? { mechanism, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' } : undefined,
+  };
 }
 
 /** Reads the configuration from the environment; a bad value names its variable and rule. */
@@ -54,6 +135,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error(`invalid configuration: ${problems}`);
   }
   const e = parsed.data as z.infer<typeof EnvSchema> & Record<string, number>;
+  const bus = busSettingsOf(parsed.data);
+  if (Array.isArray(bus)) throw new Error(`invalid configuration: ${bus.join('; ')}`);
   return {
     host: e.HOST,
     dataDir: e.DATA_DIR,
@@ -65,6 +148,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     paymentFailureRate: e.PAYMENT_FAILURE_RATE,
     shippingFailureRate: e.SHIPPING_FAILURE_RATE,
     shippingDelayMs: e.SHIPPING_DELAY_MS,
+    sagaMode: e.SAGA_MODE,
+    sagaStepTimeoutMs: e.SAGA_STEP_TIMEOUT_MS,
+    sagaStepMaxAttempts: e.SAGA_STEP_MAX_ATTEMPTS,
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
+    bus,
     ports: Object.fromEntries(
       Object.entries(SERVICE_PORTS).map(([name, s]) => [name, e[s.variable] as number]),
     ) as Record<ServiceName, number>,

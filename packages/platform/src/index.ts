@@ -1,10 +1,12 @@
 export * from './bus/bus.ts';
 export { createEmbeddedBus } from './bus/embedded-bus.ts';
+export { type KafkaBusOptions, createKafkaBus } from './bus/kafka-bus.ts';
+export { type NatsBusOptions, createNatsBus, deleteNatsStreams } from './bus/nats-bus.ts';
 export { deliver, deadLetterOf, backoffMs } from './bus/delivery.ts';
 export { partitionFor, murmur2 } from './bus/partitioner.ts';
 export * from './config.ts';
 export * from './catalog-file.ts';
-export { openDatabase, migrate, withIdColumn, type Dialect, type ServiceMigration, type ServiceDatabase } from './database/database.ts';
+export { openDatabase, migrate, withIdColumn, type DatabaseOptions, type Dialect, type ServiceMigration, type ServiceDatabase } from './database/database.ts';
 export type { PlatformTables } from './database/platform-tables.ts';
 export * from './messaging/event-factory.ts';
 export * from './messaging/event-consumer.ts';
@@ -19,3 +21,4 @@ export * from './service-runtime.ts';
 export * from './settings-store.ts';
 export * from './service-host.ts';
 export * from './http/failure-injection-routes.ts';
+export * from './http/serve.ts';

@@ -3,7 +3,9 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Bus } from './bus/bus.ts';
 import { createEmbeddedBus } from './bus/embedded-bus.ts';
-import type { Config } from './config.ts';
+import { createKafkaBus } from './bus/kafka-bus.ts';
+import { createNatsBus } from './bus/nats-bus.ts';
+import type { Config, ServiceName } from './config.ts';
 import { type ServiceDatabase, type ServiceMigration, openDatabase } from './database/database.ts';
 import type { PlatformTables } from './database/platform-tables.ts';
 import { type Clock, type EventFactory, createEventFactory, systemClock } from './messaging/event-factory.ts';
@@ -13,7 +15,7 @@ import { type ServiceMetrics, createServiceMetrics } from './metrics.ts';
 
 /** Everything a service's wiring needs: its database, the bus, the outbox relay, logs and metrics. */
 export interface ServiceRuntime<Schema> {
-  service: string;
+  service: ServiceName;
   config: Config;
   logger: Logger;
   metrics: ServiceMetrics;
@@ -31,7 +33,7 @@ export interface ServiceRuntime<Schema> {
 }
 
 export interface RuntimeOptions {
-  service: string;
+  service: ServiceName;
   config: Config;
   bus: Bus;
   logger: Logger;
@@ -42,10 +44,14 @@ export interface RuntimeOptions {
 export async function startServiceRuntime<Schema>(options: RuntimeOptions): Promise<ServiceRuntime<Schema>> {
   const logger = options.logger.child({ service: options.service });
   const metrics = createServiceMetrics(options.service);
-  const database = await openDatabase<Schema>({ service: options.service, dataDir: options.config.dataDir }, options.migrations);
+  const database = await openDatabase<Schema>(
+    { service: options.service, dataDir: options.config.dataDir, url: options.config.database.url, poolSize: options.config.database.poolSize },
+    options.migrations,
+  );
   const db = database.db;
   const relay = startOutboxRelay(db as unknown as Kysely<PlatformTables>, options.bus, logger, {
     onPublished: (count) => metrics.eventsPublished.inc(count),
+    dialect: database.dialect,
   });
   const clock = options.clock ?? systemClock;
   const consumers: EventConsumer[] = [];
@@ -87,8 +93,24 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
   return runtime;
 }
 
-/** The bus for this process. Embedded now; Kafka and NATS adapters plug in here. */
+/** The bus for this process, as config.bus chose it (BUS, KAFKA_BROKERS, NATS_URL; else embedded). */
 export function createBus(config: Config): Bus {
-  const file = config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'broker.db');
-  return createEmbeddedBus({ file, partitions: config.partitions });
+  const settings = config.bus;
+  switch (settings.kind) {
+    case 'kafka':
+      return createKafkaBus({
+        brokers: settings.brokers,
+        clientId: settings.clientId,
+        replicationFactor: settings.replicationFactor,
+        ssl: settings.ssl,
+        sasl: settings.sasl,
+        partitions: config.partitions,
+      });
+    case 'nats':
+      return createNatsBus({ url: settings.url, streamPrefix: settings.streamPrefix, partitions: config.partitions });
+    case 'embedded': {
+      const file = config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'broker.db');
+      return createEmbeddedBus({ file, partitions: config.partitions });
+    }
+  }
 }

@@ -1,14 +1,24 @@
-import type { EventOf, OrderflowEvent } from '@orderflow/contracts';
+import type { MessageOf, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { type ReservationState, decideRelease, levelsAfterRelease } from '../domain/stock.ts';
 import type { InventoryDatabase } from '../store/schema.ts';
 import { adjustStock, loadReservation, loadStock } from '../store/stock-store.ts';
 
-type Compensation = EventOf<'PaymentFailed' | 'ShipmentFailed' | 'OrderCancelled'>;
+type Compensation = MessageOf<'PaymentFailed' | 'ShipmentFailed' | 'OrderCancelled' | 'ReleaseInventory'>;
 
-const reasonOf = (event: Compensation): string =>
-  event.type === 'OrderCancelled' ? `ORDER_${event.data.status}` : event.type === 'PaymentFailed' ? 'PAYMENT_FAILED' : 'SHIPMENT_FAILED';
+function reasonOf(event: Compensation): string {
+  switch (event.type) {
+    case 'OrderCancelled':
+      return `ORDER_${event.data.status}`;
+    case 'ReleaseInventory':
+      return event.data.reason;
+    case 'PaymentFailed':
+      return 'PAYMENT_FAILED';
+    case 'ShipmentFailed':
+      return 'SHIPMENT_FAILED';
+  }
+}
 
 /**
  * The order failed after stock was reserved: give it back. Several events can say so
@@ -16,7 +26,7 @@ const reasonOf = (event: Compensation): string =>
  */
 export const releaseStock =
   (deps: { events: EventFactory; now: () => string }) =>
-  async (event: Compensation, trx: Transaction<InventoryDatabase>): Promise<OrderflowEvent[]> => {
+  async (event: Compensation, trx: Transaction<InventoryDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     const reservation = await loadReservation(trx, orderId);
     if (!reservation || decideRelease(reservation.status as ReservationState) === 'nothing') return [];

@@ -1,4 +1,4 @@
-import type { EventOf, OrderflowEvent } from '@orderflow/contracts';
+import type { MessageOf, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { decideReservation, triggersInjectedFailure } from '../domain/stock.ts';
@@ -11,10 +11,10 @@ export interface ReserveStockDeps {
   failOnInjectedSku: () => boolean;
 }
 
-/** OrderCreated → reserve every line or none → InventoryConfirmed | InventoryRejected. */
+/** OrderCreated (choreography) or ReserveInventory (orchestration) → reserve every line or none → InventoryConfirmed | InventoryRejected. */
 export const reserveStock =
   (deps: ReserveStockDeps) =>
-  async (event: EventOf<'OrderCreated'>, trx: Transaction<InventoryDatabase>): Promise<OrderflowEvent[]> => {
+  async (event: MessageOf<'OrderCreated' | 'ReserveInventory'>, trx: Transaction<InventoryDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     if (triggersInjectedFailure(event.data.items, deps.failOnInjectedSku())) {
       throw new Error('injected failure: an item has product id FAIL (turn it off with PUT /admin/failure-injection)');

@@ -1,4 +1,4 @@
-import type { CatalogProduct, OrderflowEvent } from '@orderflow/contracts';
+import type { CatalogProduct, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Kysely } from 'kysely';
 import type { InventoryDatabase } from '../store/schema.ts';
@@ -10,7 +10,7 @@ export async function restockProduct(
   deps: { events: EventFactory; now: () => string },
   productId: string,
   quantity: number,
-): Promise<OrderflowEvent | undefined> {
+): Promise<OrderflowMessage | undefined> {
   const product = await trx.selectFrom('products').selectAll().where('product_id', '=', productId).executeTakeFirst();
   if (!product) return undefined;
   await adjustStock(trx, [{ productId, quantity }], 1, deps.now());
@@ -34,7 +34,7 @@ export async function seedCatalog(
   deps: { events: EventFactory; now: () => string },
   products: readonly CatalogProduct[],
   currency: string,
-): Promise<OrderflowEvent[]> {
+): Promise<OrderflowMessage[]> {
   const existing = new Set((await trx.selectFrom('products').select('product_id').execute()).map((r) => r.product_id));
   const added = products.filter((p) => !existing.has(p.productId));
   if (added.length === 0) return [];

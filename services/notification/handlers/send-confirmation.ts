@@ -1,13 +1,13 @@
-import type { EventOf, OrderflowEvent } from '@orderflow/contracts';
+import type { MessageOf, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { composeConfirmation } from '../domain/notification.ts';
 import type { NotificationDatabase } from '../store/schema.ts';
 
-/** PaymentCompleted → record the confirmation (the simulated send) → NotificationSent. */
+/** PaymentCompleted or SendNotification → record the confirmation (the simulated send) → NotificationSent. */
 export const sendConfirmation =
   (deps: { events: EventFactory; now: () => string; newId: () => string }) =>
-  async (event: EventOf<'PaymentCompleted'>, trx: Transaction<NotificationDatabase>): Promise<OrderflowEvent[]> => {
+  async (event: MessageOf<'PaymentCompleted' | 'SendNotification'>, trx: Transaction<NotificationDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     const notice = composeConfirmation(orderId, event.data.customerId, event.data.amount, event.data.currency);
     const notificationId = deps.newId();

@@ -1,6 +1,7 @@
 import {
   type EventDataOf,
   type FailedOrderStatus,
+  type MessageDataOf,
   type OrderLine,
   type OrderStatus,
   advanceStatus,
@@ -26,7 +27,10 @@ export type OrderProgressEvent =
   | { type: 'PaymentCompleted' }
   | { type: 'PaymentFailed'; data: EventDataOf<'PaymentFailed'> }
   | { type: 'Shipped'; data: EventDataOf<'Shipped'> }
-  | { type: 'ShipmentFailed'; data: EventDataOf<'ShipmentFailed'> };
+  | { type: 'ShipmentFailed'; data: EventDataOf<'ShipmentFailed'> }
+  // Orchestration: the orchestrator decides the end and tells the order.
+  | { type: 'CompleteOrder'; data: MessageDataOf<'CompleteOrder'> }
+  | { type: 'CancelOrder'; data: MessageDataOf<'CancelOrder'> };
 
 export type OrderEventDraft =
   | { type: 'OrderCancelled'; data: EventDataOf<'OrderCancelled'> }
@@ -62,7 +66,10 @@ export function decideProgress(order: Order, event: OrderProgressEvent): OrderDe
       return fail(order, 'PAYMENT_FAILED', event.data.reason);
     case 'ShipmentFailed':
       return fail(order, 'SHIPMENT_FAILED', event.data.reason);
-    case 'Shipped': {
+    case 'CancelOrder':
+      return fail(order, event.data.status, event.data.reason);
+    case 'Shipped':
+    case 'CompleteOrder': {
       if (isTerminal(order.status)) return unchanged(order);
       const { trackingNumber, carrier } = event.data;
       return {

@@ -179,7 +179,7 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
         if (!order) throw new ApiError(404, 'NOT_FOUND', `orderId: no order ${orderId}`);
         const cancel = decideCancel(order);
         if (!cancel.ok) throw new ApiError(409, 'NOT_CANCELLABLE', `status: ${cancel.reason}`);
-        await updateOrder(trx, cancel.decision.order, deps.now());
+        await updateOrder(trx, cancel.decision.order, order.status, deps.now());
         await appendToOutbox(trx, cancel.decision.events.map((draft) => toOrderEvent(deps.events, orderId, draft)));
       });
       deps.relay.wake();

@@ -1,4 +1,5 @@
 import { OrderStatus } from '@orderflow/contracts';
+import type { OrderStatus as OrderStatusType } from '@orderflow/contracts';
 import type { QueryCreator } from 'kysely';
 import type { Order } from '../domain/order.ts';
 import type { OrderDatabase } from './schema.ts';
@@ -47,11 +48,17 @@ export async function insertOrder(db: Db, order: Order, now: string): Promise<vo
     .execute();
 }
 
-/** Saves what an order decision may change. */
-export async function updateOrder(db: Db, order: Order, now: string): Promise<void> {
-  await db
+/**
+ * Saves what an order decision may change, if the order still has the status the
+ * decision was made from. Otherwise (two replicas deciding at once on PostgreSQL) it
+ * throws: the transaction rolls back and the message is retried on fresh state.
+ */
+export async function updateOrder(db: Db, order: Order, decidedFrom: OrderStatusType, now: string): Promise<void> {
+  const result = await db
     .updateTable('orders')
     .set({ status: order.status, tracking_number: order.trackingNumber, carrier: order.carrier, failure_reason: order.failureReason, updated_at: now })
     .where('order_id', '=', order.orderId)
-    .execute();
+    .where('status', '=', decidedFrom)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) throw new Error(`order ${order.orderId} changed while it was being decided; retrying`);
 }

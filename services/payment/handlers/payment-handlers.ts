@@ -1,4 +1,4 @@
-import type { EventOf, OrderflowEvent } from '@orderflow/contracts';
+import type { MessageOf, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { type PaymentState, decideCharge, decideCompensation } from '../domain/payment.ts';
@@ -15,10 +15,10 @@ export interface PaymentDeps {
 const findPayment = (trx: Transaction<PaymentDatabase>, orderId: string) =>
   trx.selectFrom('payments').selectAll().where('order_id', '=', orderId).executeTakeFirst();
 
-/** InventoryConfirmed → charge once per order → PaymentCompleted | PaymentFailed. */
+/** InventoryConfirmed or ProcessPayment → charge once per order → PaymentCompleted | PaymentFailed. */
 export const chargePayment =
   (deps: PaymentDeps) =>
-  async (event: EventOf<'InventoryConfirmed'>, trx: Transaction<PaymentDatabase>): Promise<OrderflowEvent[]> => {
+  async (event: MessageOf<'InventoryConfirmed' | 'ProcessPayment'>, trx: Transaction<PaymentDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     // Any row means charged, declined, or cancelled before the charge: never charge twice.
     if (await findPayment(trx, orderId)) return [];
@@ -37,14 +37,14 @@ export const chargePayment =
       : [deps.events.create('PaymentFailed', orderId, { reason: decision.reason, amount, currency }, event)];
   };
 
-/** ShipmentFailed or OrderCancelled → refund a charge, or block one still to come. */
+/** ShipmentFailed, OrderCancelled or RefundPayment → refund a charge, or block one still to come. */
 export const refundPayment =
   (deps: PaymentDeps) =>
-  async (event: EventOf<'ShipmentFailed' | 'OrderCancelled'>, trx: Transaction<PaymentDatabase>): Promise<OrderflowEvent[]> => {
+  async (event: MessageOf<'ShipmentFailed' | 'OrderCancelled' | 'RefundPayment'>, trx: Transaction<PaymentDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     const payment = await findPayment(trx, orderId);
     const now = deps.now();
-    const reason = event.type === 'ShipmentFailed' ? 'SHIPMENT_FAILED' : `ORDER_${event.data.status}`;
+    const reason = event.type === 'ShipmentFailed' ? 'SHIPMENT_FAILED' : event.type === 'RefundPayment' ? event.data.reason : `ORDER_${event.data.status}`;
     switch (decideCompensation(payment?.status as PaymentState | undefined)) {
       case 'nothing':
         return [];

@@ -1,4 +1,4 @@
-import type { EventOf, OrderflowEvent } from '@orderflow/contracts';
+import type { MessageOf, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { type ShipmentState, decideCancellation, decideShipment } from '../domain/shipment.ts';
@@ -18,10 +18,10 @@ export interface ShippingDeps {
 const findShipment = (trx: Transaction<ShippingDatabase>, orderId: string) =>
   trx.selectFrom('shipments').selectAll().where('order_id', '=', orderId).executeTakeFirst();
 
-/** PaymentCompleted → one shipment per order → Shipped | ShipmentFailed. */
+/** PaymentCompleted or CreateShipment → one shipment per order → Shipped | ShipmentFailed. */
 export const createShipment =
   (deps: ShippingDeps) =>
-  async (event: EventOf<'PaymentCompleted'>, trx: Transaction<ShippingDatabase>): Promise<OrderflowEvent[]> => {
+  async (event: MessageOf<'PaymentCompleted' | 'CreateShipment'>, trx: Transaction<ShippingDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     if (await findShipment(trx, orderId)) return [];
     // The simulated carrier call. It holds this transaction, like a real call made
@@ -56,7 +56,7 @@ export const createShipment =
 /** OrderCancelled → void a shipment that crossed the cancellation, or make sure none is made. */
 export const cancelShipment =
   (deps: ShippingDeps) =>
-  async (event: EventOf<'OrderCancelled'>, trx: Transaction<ShippingDatabase>): Promise<OrderflowEvent[]> => {
+  async (event: MessageOf<'OrderCancelled'>, trx: Transaction<ShippingDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     const shipment = await findShipment(trx, orderId);
     const now = deps.now();

@@ -1,4 +1,4 @@
-import { EVENT_TOPICS } from '@orderflow/contracts';
+import { EVENT_TOPICS, isEvent } from '@orderflow/contracts';
 import { type Bus, type BusRecord, type EventConsumer, type Logger, type RetryPolicy, type ServiceMetrics, failureHooks, parseRecord } from '@orderflow/platform';
 import type { Kysely } from 'kysely';
 import type { ReadModel } from '../store/read-model.ts';
@@ -24,8 +24,10 @@ export interface ProjectionDeps {
 export async function projectEvents(deps: ProjectionDeps): Promise<EventConsumer> {
   const { readModel, metrics } = deps;
   async function process(record: BusRecord): Promise<void> {
-    const event = parseRecord(record);
-    if (!event) return;
+    const message = parseRecord(record);
+    // Commands travel on their own topics; only facts are projected.
+    if (!message || !isEvent(message)) return;
+    const event = message;
     const stopTimer = metrics.handlerLatency.startTimer({ group: STATUS_GROUP, event_type: event.type });
     const change = readModel.apply(event);
     stopTimer();

@@ -1,18 +1,23 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type Migration, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely';
-import type { Dialect, ServiceMigration } from './schema-builders.ts';
+import { Kysely, type Migration, Migrator, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
 import { type PlatformTables, platformMigrations } from './platform-tables.ts';
+import { openPostgres } from './postgres.ts';
+import type { Dialect, ServiceMigration } from './schema-builders.ts';
 
 export type { Dialect, ServiceMigration } from './schema-builders.ts';
 export { withIdColumn } from './schema-builders.ts';
 
 export interface DatabaseOptions {
-  /** Service name: the SQLite file is `<dataDir>/<service>.db`. */
+  /** Service name: the SQLite file is `<dataDir>/<service>.db`, the PostgreSQL schema is `<service>`. */
   service: string;
   /** Folder of the embedded databases, or ':memory:' for a database that keeps nothing. */
   dataDir: string;
+  /** PostgreSQL (postgres://...) instead of the embedded SQLite database when set (DATABASE_URL). */
+  url?: string | undefined;
+  /** PostgreSQL connections per service and process (DATABASE_POOL_SIZE). */
+  poolSize?: number | undefined;
 }
 
 export interface ServiceDatabase<Schema> {
@@ -22,7 +27,45 @@ export interface ServiceDatabase<Schema> {
   close(): Promise<void>;
 }
 
+/** Opens the service's database and brings its schema up to date before anything uses it. */
 export async function openDatabase<Schema>(
+  options: DatabaseOptions,
+  migrations: Record<string, ServiceMigration>,
+): Promise<ServiceDatabase<Schema>> {
+  return options.url ? openPostgresDatabase(options.url, options, migrations) : openSqliteDatabase(options, migrations);
+}
+
+async function openPostgresDatabase<Schema>(
+  url: string,
+  options: DatabaseOptions,
+  migrations: Record<string, ServiceMigration>,
+): Promise<ServiceDatabase<Schema>> {
+  const schema = options.service;
+  const db = await openPostgres<Schema & PlatformTables>({ url, schema, poolSize: options.poolSize ?? 10 });
+  try {
+    // Replicas starting together are safe: Kysely's Migrator takes an advisory lock on
+    // PostgreSQL, and each service's migration history lives in its own schema.
+    await migrate(db as Kysely<unknown>, 'postgres', migrations, schema);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    db,
+    dialect: 'postgres',
+    async isReady() {
+      return sql`select 1`.execute(db).then(
+        () => true,
+        () => false,
+      );
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function openSqliteDatabase<Schema>(
   options: DatabaseOptions,
   migrations: Record<string, ServiceMigration>,
 ): Promise<ServiceDatabase<Schema>> {
@@ -49,12 +92,17 @@ export async function openDatabase<Schema>(
   };
 }
 
-export async function migrate(db: Kysely<unknown>, dialect: Dialect, migrations: Record<string, ServiceMigration>) {
+/**
+ * Runs the platform's and the service's migrations. On PostgreSQL the history tables
+ * must be named with the service's schema: Kysely looks for them in every schema, so
+ * it would otherwise take another service's history for this one's.
+ */
+export async function migrate(db: Kysely<unknown>, dialect: Dialect, migrations: Record<string, ServiceMigration>, schema?: string) {
   const all: Record<string, Migration> = {};
   for (const [name, up] of Object.entries({ ...platformMigrations, ...migrations })) {
     all[name] = { up: (target: Kysely<unknown>) => up(target, dialect) };
   }
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => all } });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => all }, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

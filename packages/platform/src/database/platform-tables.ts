@@ -1,4 +1,4 @@
-import type { Generated, Kysely } from 'kysely';
+import { type Generated, type Kysely, sql } from 'kysely';
 import { type ServiceMigration, withIdColumn } from './schema-builders.ts';
 
 /** Tables every service has: the outbox, the inbox and its dead letters. */
@@ -37,12 +37,19 @@ export interface PlatformTables {
 
 export const platformMigrations: Record<string, ServiceMigration> = {
   '0000_platform': async (db: Kysely<unknown>, dialect) => {
-    await withIdColumn(db.schema.createTable('outbox'), dialect)
+    const outbox = withIdColumn(db.schema.createTable('outbox'), dialect)
       .addColumn('topic', 'text', (c) => c.notNull())
       .addColumn('key', 'text', (c) => c.notNull())
       .addColumn('value', 'text', (c) => c.notNull())
-      .addColumn('headers', 'text', (c) => c.notNull())
-      .execute();
+      .addColumn('headers', 'text', (c) => c.notNull());
+    if (dialect === 'sqlite') {
+      await outbox.execute();
+    } else {
+      // The writing transaction's id: the PostgreSQL relay publishes in (txid, id) order
+      // and only rows of transactions older than every open one (see outbox.ts).
+      await outbox.addColumn('txid', sql`xid8`, (c) => c.notNull().defaultTo(sql`pg_current_xact_id()`)).execute();
+      await db.schema.createIndex('outbox_publish_order').on('outbox').columns(['txid', 'id']).execute();
+    }
     await db.schema
       .createTable('inbox')
       .addColumn('consumer_group', 'text', (c) => c.notNull())

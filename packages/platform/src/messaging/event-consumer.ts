@@ -1,4 +1,4 @@
-import { EVENT_TOPIC, EnvelopeSchema, type EventOf, EventSchemas, type EventType, Header, type OrderflowEvent, isEventType } from '@orderflow/contracts';
+import { EnvelopeSchema, Header, MESSAGE_TOPIC, type MessageOf, MessageSchemas, type MessageType, type OrderflowMessage, isMessageType } from '@orderflow/contracts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { type Bus, type BusRecord, PoisonRecordError, type RetryPolicy, type SubscribeOptions, type Subscription } from '../bus/bus.ts';
@@ -9,16 +9,16 @@ import { appendToOutbox, type OutboxRelay } from './outbox.ts';
 import { withSpan } from './trace-context.ts';
 
 /**
- * A message handler: given the event and the open transaction, change this service's
- * state and return the events that change causes. The caller commits state, outgoing
- * events and the inbox row together.
+ * A message handler: given the event (or command) and the open transaction, change this
+ * service's state and return the messages that change causes. The caller commits
+ * state, outgoing messages and the inbox row together.
  */
-export type EventHandler<Schema, T extends EventType> = (
-  event: EventOf<T>,
+export type EventHandler<Schema, T extends MessageType> = (
+  event: MessageOf<T>,
   trx: Transaction<Schema & PlatformTables>,
-) => Promise<readonly OrderflowEvent[]>;
+) => Promise<readonly OrderflowMessage[]>;
 
-export type EventHandlers<Schema> = { [T in EventType]?: EventHandler<Schema, T> };
+export type EventHandlers<Schema> = { [T in MessageType]?: EventHandler<Schema, T> };
 
 export interface ConsumerDeps<Schema> {
   service: string;
@@ -42,7 +42,7 @@ export interface EventConsumer {
  * know (a newer producer): skipped by every consumer. A record that is not an event
  * at all throws PoisonRecordError, which dead-letters it at once.
  */
-export function parseRecord(record: BusRecord): OrderflowEvent | undefined {
+export function parseRecord(record: BusRecord): OrderflowMessage | undefined {
   let json: unknown;
   try {
     json = JSON.parse(record.value);
@@ -52,10 +52,10 @@ export function parseRecord(record: BusRecord): OrderflowEvent | undefined {
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success) throw new PoisonRecordError(`record is not an event envelope: ${envelope.error.message}`);
   const type = envelope.data.type;
-  if (!isEventType(type)) return undefined;
-  const event = EventSchemas[type].safeParse(json);
+  if (!isMessageType(type)) return undefined;
+  const event = MessageSchemas[type].safeParse(json);
   if (!event.success) throw new PoisonRecordError(`${type} does not match its schema: ${event.error.message}`);
-  return event.data as OrderflowEvent;
+  return event.data as OrderflowMessage;
 }
 
 /**
@@ -69,17 +69,17 @@ export async function consumeEvents<Schema>(
   group: string,
   handlers: EventHandlers<Schema>,
 ): Promise<EventConsumer> {
-  const types = Object.keys(handlers) as EventType[];
-  const topics = [...new Set(types.map((t) => EVENT_TOPIC[t]))];
+  const types = Object.keys(handlers) as MessageType[];
+  const topics = [...new Set(types.map((t) => MESSAGE_TOPIC[t]))];
   const db = deps.db as unknown as Kysely<PlatformTables>;
 
   async function process(record: BusRecord): Promise<void> {
     // The event-type header lets a group skip what it does not handle without parsing.
     const headerType = record.headers[Header.eventType];
-    if (headerType !== undefined && isEventType(headerType) && !handlers[headerType]) return;
+    if (headerType !== undefined && isMessageType(headerType) && !handlers[headerType]) return;
     const event = parseRecord(record);
     if (!event) return;
-    const handler = handlers[event.type] as EventHandler<Schema, EventType> | undefined;
+    const handler = handlers[event.type] as EventHandler<Schema, MessageType> | undefined;
     if (!handler) return;
     const log = deps.logger.child({ orderId: event.orderId, eventId: event.id, eventType: event.type, group });
     const stopTimer = deps.metrics.handlerLatency.startTimer({ group, event_type: event.type });
@@ -91,7 +91,7 @@ export async function consumeEvents<Schema>(
           .onConflict((oc) => oc.columns(['consumer_group', 'message_id']).doNothing())
           .executeTakeFirst();
         if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return 'duplicate' as const;
-        const outgoing = await handler(event as EventOf<EventType>, trx);
+        const outgoing = await handler(event as MessageOf<MessageType>, trx);
         await appendToOutbox(trx as unknown as Transaction<PlatformTables>, outgoing, record.headers[Header.traceparent]);
         return outgoing.length > 0 ? ('emitted' as const) : ('handled' as const);
       });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_TOPIC, EVENT_VERSION, type EventDataOf, type EventOf, type EventType, Header, type OrderflowEvent } from '@orderflow/contracts';
+import { EVENT_VERSION, Header, MESSAGE_TOPIC, type MessageDataOf, type MessageOf, type MessageType, type OrderflowMessage } from '@orderflow/contracts';
 import type { BusMessage } from '../bus/bus.ts';
 import { outgoingTraceparent } from './trace-context.ts';
 
@@ -15,11 +15,11 @@ export interface Cause {
 }
 
 /**
- * Builds event envelopes: ids and event time come from here, never from the domain,
- * which stays a pure function of its inputs.
+ * Builds message envelopes (events and commands): ids and event time come from here,
+ * never from the domain, which stays a pure function of its inputs.
  */
 export interface EventFactory {
-  create<T extends EventType>(type: T, orderId: string | null, data: EventDataOf<T>, cause?: Cause): EventOf<T>;
+  create<T extends MessageType>(type: T, orderId: string | null, data: MessageDataOf<T>, cause?: Cause): MessageOf<T>;
 }
 
 export function createEventFactory(source: string, clock: Clock = systemClock, newId: () => string = randomUUID): EventFactory {
@@ -36,18 +36,18 @@ export function createEventFactory(source: string, clock: Clock = systemClock, n
         correlationId: cause?.correlationId ?? orderId ?? id,
         causationId: cause?.id ?? null,
         data,
-      } as unknown as EventOf<typeof type>;
+      } as unknown as MessageOf<typeof type>;
     },
   };
 }
 
 /** Record key: the order id, so one order's events keep their order; a restock is keyed by product. */
-export const recordKey = (event: OrderflowEvent): string =>
+export const recordKey = (event: OrderflowMessage): string =>
   event.type === 'InventoryRestocked' ? event.data.productId : (event.orderId ?? event.id);
 
-export function toBusMessage(event: OrderflowEvent, parentTraceparent: string | undefined): BusMessage {
+export function toBusMessage(event: OrderflowMessage, parentTraceparent: string | undefined): BusMessage {
   return {
-    topic: EVENT_TOPIC[event.type],
+    topic: MESSAGE_TOPIC[event.type],
     key: recordKey(event),
     value: JSON.stringify(event),
     headers: {

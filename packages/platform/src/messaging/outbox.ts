@@ -1,8 +1,9 @@
-import type { OrderflowEvent } from '@orderflow/contracts';
-import type { Kysely, QueryCreator } from 'kysely';
+import type { OrderflowMessage } from '@orderflow/contracts';
+import { type Kysely, type QueryCreator, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
 import type { PlatformTables } from '../database/platform-tables.ts';
+import type { Dialect } from '../database/schema-builders.ts';
 import { toBusMessage } from './event-factory.ts';
 
 /** Writes events to the outbox inside the caller's transaction: they commit with the state. */
@@ -11,7 +12,7 @@ export async function appendToOutbox(
   // Kysely's database type is invariant, so it is taken untyped and narrowed here.
   // biome-ignore lint/suspicious/noExplicitAny: see above
   trx: Kysely<any>,
-  events: readonly OrderflowEvent[],
+  events: readonly OrderflowMessage[],
   parentTraceparent?: string,
 ): Promise<void> {
   if (events.length === 0) return;
@@ -30,39 +31,106 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
+export interface OutboxRelayOptions {
+  pollMs?: number;
+  onPublished?: (count: number) => void;
+  /** The database's dialect: on 'postgres' several replicas may share the outbox. Default 'sqlite'. */
+  dialect?: Dialect;
+}
+
 const BATCH = 500;
+/** First key of the relay's advisory lock; the second is a hash of the service's schema. */
+const RELAY_LOCK_CLASS = 0x6f72_6466; // 'ordf'
+/** After another replica held the lock or rows waited for older transactions: retry soon, a few times, then leave it to the timer. */
+const SOON_MS = 20;
+const SOON_TIMES = 25;
+
+/** What one round of publishing found. */
+type Round = 'empty' | 'more' | 'busy' | 'unsettled';
+
+type OutboxRow = { id: number; topic: string; key: string; value: string; headers: string };
 
 /**
- * Publishes outbox rows in id order, then deletes them. Woken right after each commit,
+ * Publishes outbox rows in commit order (id order on SQLite), then deletes them. Woken right after each commit,
  * so the happy path has no polling delay; a timer also retries what a failed publish
  * (broker down) or a crash left behind. A row is deleted only after the broker has it,
  * so delivery is at least once: a crash between publish and delete publishes the row
  * again, and consumers drop the duplicate by event id.
+ *
+ * SQLite: the database file belongs to one process and its writes are serialised, so
+ * id order is commit order and one relay reads and deletes without locks. PostgreSQL:
+ * see publishRoundPostgres.
  */
-export function startOutboxRelay(
-  db: Kysely<PlatformTables>,
-  bus: Bus,
-  logger: Logger,
-  options: { pollMs?: number; onPublished?: (count: number) => void } = {},
-): OutboxRelay {
+export function startOutboxRelay(db: Kysely<PlatformTables>, bus: Bus, logger: Logger, options: OutboxRelayOptions = {}): OutboxRelay {
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
   let failures = 0;
 
-  async function publishPending(): Promise<void> {
+  async function publish(rows: readonly OutboxRow[]): Promise<void> {
+    await bus.publish(
+      rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: JSON.parse(r.headers) as Record<string, string> })),
+    );
+  }
+
+  async function publishPending(): Promise<Round> {
     for (;;) {
       const rows = await db.selectFrom('outbox').selectAll().orderBy('id').limit(BATCH).execute();
-      if (rows.length === 0) return;
-      await bus.publish(
-        rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: JSON.parse(r.headers) as Record<string, string> })),
-      );
+      if (rows.length === 0) return 'empty';
+      await publish(rows);
       await db
         .deleteFrom('outbox')
         .where('id', 'in', rows.map((r) => r.id))
         .execute();
       options.onPublished?.(rows.length);
-      if (rows.length < BATCH) return;
+      if (rows.length < BATCH) return 'empty';
+    }
+  }
+
+  /**
+   * Several replicas of a service share one outbox on PostgreSQL. Each round runs in a
+   * transaction that first tries a transaction-scoped advisory lock keyed by the
+   * service's schema: the replica that gets it publishes and deletes, the others skip
+   * the round (the lock is released by the commit, or by the server if the replica dies).
+   * Trade-off: one publisher per service at a time, so no parallel publishing, but a
+   * strict order and no row published twice by two live relays. `FOR UPDATE SKIP LOCKED`
+   * would let replicas publish in parallel, but then a later row can overtake an earlier
+   * one of the same order whose batch is locked by another replica.
+   *
+   * Ids come from a sequence, so a transaction can take id 5, commit after the one with
+   * id 6, and appear after 6 was published: one order's events could overtake each other.
+   * So rows are ordered by the id of the transaction that wrote them (then by id) and a
+   * round takes only rows whose transaction is older than every transaction still open
+   * (`pg_snapshot_xmin`): no row can later appear before one already published. Cost: a
+   * transaction left open anywhere on the server holds publishing back until it ends
+   * (set `idle_in_transaction_session_timeout`).
+   */
+  async function publishRoundPostgres(): Promise<{ round: Round; published: number }> {
+    return db.transaction().execute(async (trx) => {
+      const lock = await sql<{ acquired: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK_CLASS}, hashtext(current_schema())) as acquired`.execute(trx);
+      if (!lock.rows[0]?.acquired) return { round: 'busy' as const, published: 0 };
+      const { rows } = await sql<OutboxRow & { settled: boolean }>`
+        select id, topic, key, value, headers, txid < pg_snapshot_xmin(pg_current_snapshot()) as settled
+        from outbox order by txid, id limit ${BATCH}`.execute(trx);
+      // Rows of settled transactions sort before all others, so this is a prefix.
+      const ready = rows.filter((r) => r.settled);
+      if (ready.length > 0) {
+        await publish(ready);
+        await trx
+          .deleteFrom('outbox')
+          .where('id', 'in', ready.map((r) => r.id))
+          .execute();
+      }
+      const round: Round = ready.length < rows.length ? 'unsettled' : rows.length === BATCH ? 'more' : 'empty';
+      return { round, published: ready.length };
+    });
+  }
+
+  async function publishPendingPostgres(): Promise<Round> {
+    for (;;) {
+      const { round, published } = await publishRoundPostgres();
+      if (published > 0) options.onPublished?.(published);
+      if (round !== 'more') return round;
     }
   }
 
@@ -73,11 +141,17 @@ export function startOutboxRelay(
       return;
     }
     running = (async () => {
+      let soon = 0;
       do {
         again = false;
         try {
-          await publishPending();
+          const round = options.dialect === 'postgres' ? await publishPendingPostgres() : await publishPending();
           failures = 0;
+          if ((round === 'busy' || round === 'unsettled') && soon < SOON_TIMES && !stopped) {
+            soon++;
+            await new Promise((resolve) => setTimeout(resolve, SOON_MS));
+            again = true;
+          }
         } catch (error) {
           failures++;
           logger.warn({ err: error, failures }, 'outbox relay could not publish; will retry');

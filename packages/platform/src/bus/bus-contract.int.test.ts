@@ -1,0 +1,67 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import { busContract } from './bus-contract.ts';
+import { createEmbeddedBus } from './embedded-bus.ts';
+import { createKafkaBus } from './kafka-bus.ts';
+import { createNatsBus, deleteNatsStreams } from './nats-bus.ts';
+
+/** Whether something listens at host:port; the reason when not. */
+function probe(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port, timeout: 1_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve('connect timeout');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+// Embedded: always. Each scope is its own SQLite file; two buses of one scope share it.
+const embeddedDir = join(tmpdir(), `orderflow-bus-contract-${process.pid}`);
+busContract(
+  'embedded',
+  (scope) => {
+    mkdirSync(embeddedDir, { recursive: true });
+    return createEmbeddedBus({ file: join(embeddedDir, `${scope}.db`) });
+  },
+  { cleanup: async (scope) => rmSync(join(embeddedDir, `${scope}.db`), { force: true }), settleMs: 5_000 },
+);
+
+// NATS JetStream: when reachable. REQUIRE_SERVICES=1 turns "unreachable" into a failure.
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const natsAddress = new URL(natsUrl.split(',')[0]!.trim().replace(/^(nats|tls):/, 'http:'));
+const natsProblem = await probe(natsAddress.hostname, Number(natsAddress.port || 4222));
+if (natsProblem === undefined) {
+  busContract('nats', (scope) => createNatsBus({ url: natsUrl, streamPrefix: scope, partitions: 3 }), {
+    cleanup: (scope) => deleteNatsStreams({ url: natsUrl, streamPrefix: scope }),
+    settleMs: 10_000,
+  });
+} else if (process.env.REQUIRE_SERVICES === '1') {
+  describe('bus contract: nats', () => {
+    it('reaches NATS (REQUIRE_SERVICES=1)', () => {
+      throw new Error(`NATS at ${natsUrl} is not reachable (${natsProblem}) and REQUIRE_SERVICES=1`);
+    });
+  });
+} else {
+  console.info(`[bus-contract] nats skipped: ${natsUrl} not reachable (${natsProblem}); set REQUIRE_SERVICES=1 to fail instead`);
+}
+
+// Kafka: only when a broker is named. Topics are unique per test; they are left on the broker.
+const kafkaBrokers = process.env.KAFKA_BROKERS ?? process.env.KAFKA_BROKER;
+if (kafkaBrokers) {
+  busContract(
+    'kafka',
+    () => createKafkaBus({ brokers: kafkaBrokers.split(',').map((b) => b.trim()), clientId: 'orderflow-contract', partitions: 3 }),
+    { settleMs: 30_000 },
+  );
+} else {
+  console.info('[bus-contract] kafka skipped: KAFKA_BROKERS is not set');
+}

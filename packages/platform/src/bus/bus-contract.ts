@@ -1,0 +1,330 @@
+import { randomUUID } from 'node:crypto';
+import { Header, deadLetterTopic } from '@orderflow/contracts';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bus, BusMessage, BusRecord, RetryPolicy } from './bus.ts';
+
+/**
+ * Opens a bus on the broker under test. Two calls with the same scope are two processes
+ * on one broker (same log, same groups); each test gets its own scope.
+ */
+export type MakeBus = (scope: string) => Bus;
+
+export interface ContractOptions {
+  /** Removes what a test left on the broker (streams, topics, files) once its buses are closed. */
+  cleanup?(scope: string): Promise<void>;
+  /** Upper bound for a group to start receiving (Kafka's group join and rebalance take seconds). */
+  settleMs?: number;
+}
+
+const FAST_RETRY: RetryPolicy = { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 2 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The delivery guarantees every Bus adapter gives (see bus.ts), run against each one:
+ * order within a key, at-least-once across a crash, groups, replay, the dead-letter topic
+ * and headers. Topic names are unique per test so that a shared broker needs no reset.
+ */
+export function busContract(name: string, makeBus: MakeBus, options: ContractOptions = {}): void {
+  const settleMs = options.settleMs ?? 10_000;
+
+  describe(`bus contract: ${name}`, { timeout: settleMs * 4 + 20_000 }, () => {
+    const open: Bus[] = [];
+    const scopes: string[] = [];
+    let scope = '';
+    let topic = '';
+
+    const newScope = () => {
+      scope = `contract${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      scopes.push(scope);
+      topic = `orders-${scope}`;
+    };
+    const openBus = async (): Promise<Bus> => {
+      const bus = makeBus(scope);
+      open.push(bus);
+      await bus.ensureTopics([topic]);
+      return bus;
+    };
+
+    afterEach(async () => {
+      for (const bus of open.splice(0)) await bus.close();
+      for (const s of scopes.splice(0)) await options.cleanup?.(s);
+    });
+
+    const message = (key: string, value: string, headers: Record<string, string> = {}): BusMessage => ({
+      topic,
+      key,
+      value,
+      headers: { [Header.eventType]: 'Test', ...headers },
+    });
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `order-${i}`);
+
+    async function waitUntil(condition: () => boolean, what: string, timeoutMs = settleMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+        await sleep(10);
+      }
+    }
+
+    describe('order and content', () => {
+      it('given many records of several keys published in batches, when a group consumes them, then each key is handled in publish order on one partition', async () => {
+        newScope();
+        const bus = await openBus();
+        const seen = new Map<string, { value: number; partition: number }[]>();
+        await bus.subscribe({
+          group: 'order-check',
+          topics: [topic],
+          handle: async (record) => {
+            const list = seen.get(record.key) ?? [];
+            list.push({ value: Number(record.value), partition: record.partition });
+            seen.set(record.key, list);
+          },
+        });
+
+        for (let batch = 0; batch < 4; batch++) {
+          await bus.publish(Array.from({ length: 50 }, (_, i) => message(`key-${i % 5}`, String(batch * 50 + i))));
+        }
+
+        await waitUntil(() => [...seen.values()].reduce((n, list) => n + list.length, 0) >= 200, 'all 200 records are handled');
+        for (let k = 0; k < 5; k++) {
+          const list = seen.get(`key-${k}`) ?? [];
+          expect(list.map((r) => r.value)).toEqual(Array.from({ length: 200 }, (_, i) => i).filter((i) => i % 5 === k));
+          expect(new Set(list.map((r) => r.partition)).size).toBe(1);
+        }
+      });
+
+      it('given a record with headers, when it is consumed and read back, then key, value and headers round-trip unchanged', async () => {
+        newScope();
+        const bus = await openBus();
+        const headers = {
+          [Header.eventType]: 'OrderCreated',
+          [Header.eventVersion]: '1',
+          [Header.traceparent]: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+          'x-mixed-Case': 'spaces, colons: and = signs; ünïcødé ✓',
+        };
+        const value = JSON.stringify({ id: 'e-1', note: 'multi\nline ✓' });
+        const received: BusRecord[] = [];
+        await bus.subscribe({ group: 'headers', topics: [topic], handle: async (record) => void received.push(record) });
+
+        await bus.publish([{ topic, key: 'order-ü-1', value, headers }]);
+
+        await waitUntil(() => received.length === 1, 'the record is handled');
+        const [all] = [await bus.readAll(topic)];
+        for (const record of [received[0], all[0]]) {
+          expect(record).toMatchObject({ topic, key: 'order-ü-1', value });
+          expect(record?.headers).toEqual(headers);
+          expect(typeof record?.offset).toBe('string');
+          expect(record?.timestamp).toBeGreaterThan(Date.now() - 60_000);
+        }
+      });
+
+      it('given topics ensured twice, when reading an empty topic and one that was never created, then both read as empty', async () => {
+        newScope();
+        const bus = await openBus();
+
+        await bus.ensureTopics([topic]);
+
+        expect(await bus.readAll(topic)).toEqual([]);
+        expect(await bus.readAll(`never-${scope}`)).toEqual([]);
+        expect(await bus.isReady()).toBe(true);
+      });
+    });
+
+    describe('at-least-once delivery', () => {
+      it('given a consumer that stops before its handler returned, when a new process joins the group, then that record is delivered again and the handled one is not', async () => {
+        newScope();
+        const first = await openBus();
+        const firstSeen: string[] = [];
+        await first.subscribe({
+          group: 'payment',
+          topics: [topic],
+          // A long backoff keeps the failed record in flight while the process goes away.
+          retry: { maxAttempts: 5, initialBackoffMs: 300, maxBackoffMs: 300 },
+          handle: async (record) => {
+            firstSeen.push(record.value);
+            if (record.value === 'crashes') throw new Error('process is going down');
+          },
+        });
+        await first.publish([message('order-1', 'handled'), message('order-1', 'crashes')]);
+        await waitUntil(() => firstSeen.includes('crashes'), 'the second record is in flight');
+
+        await first.close(); // no commit for the record in flight: it is not done
+
+        const second = await openBus();
+        const secondSeen: string[] = [];
+        await second.subscribe({ group: 'payment', topics: [topic], handle: async (record) => void secondSeen.push(record.value) });
+        await waitUntil(() => secondSeen.includes('crashes'), 'the unfinished record is redelivered');
+        await sleep(200);
+
+        expect(firstSeen[0]).toBe('handled');
+        expect(secondSeen).toEqual(['crashes']);
+        expect(await second.readAll(deadLetterTopic(topic))).toEqual([]);
+      });
+
+      it('given a handler that fails once, when the record is retried, then it is handled on the second attempt and nothing is dead-lettered', async () => {
+        newScope();
+        const bus = await openBus();
+        const attempts: string[] = [];
+        const retries: number[] = [];
+        await bus.subscribe({
+          group: 'g',
+          topics: [topic],
+          retry: FAST_RETRY,
+          handle: async (record) => {
+            attempts.push(record.value);
+            if (record.value === 'flaky' && attempts.length === 1) throw new Error('transient');
+          },
+          onRetry: (_record, attempt) => retries.push(attempt),
+        });
+
+        await bus.publish([message('order-1', 'flaky'), message('order-1', 'next')]);
+
+        await waitUntil(() => attempts.includes('next'), 'the next record is handled');
+        expect(attempts).toEqual(['flaky', 'flaky', 'next']);
+        expect(retries).toEqual([1]);
+        expect(await bus.readAll(deadLetterTopic(topic))).toEqual([]);
+      });
+    });
+
+    describe('the dead-letter topic', () => {
+      it('given a record that always fails, when its attempts run out, then it is written to <topic>.DLT with the dlt headers and the partition moves on', async () => {
+        newScope();
+        const bus = await openBus();
+        const handled: string[] = [];
+        const deadLettered: { value: string; attempts: number }[] = [];
+        await bus.subscribe({
+          group: 'inventory',
+          topics: [topic],
+          retry: FAST_RETRY,
+          handle: async (record) => {
+            if (record.value === 'poison') throw new Error('cannot handle this');
+            handled.push(record.value);
+          },
+          onDeadLetter: async (record, _error, attempts) => void deadLettered.push({ value: record.value, attempts }),
+        });
+
+        await bus.publish([message('order-1', 'before'), message('order-1', 'poison', { [Header.traceparent]: 'tp' }), message('order-1', 'after')]);
+
+        await waitUntil(() => handled.length === 2, 'the records around the poison one are handled');
+        expect(handled).toEqual(['before', 'after']);
+        expect(deadLettered).toEqual([{ value: 'poison', attempts: 2 }]);
+        const original = (await bus.readAll(topic)).find((r) => r.value === 'poison');
+        const dlt = await bus.readAll(deadLetterTopic(topic));
+        expect(dlt).toHaveLength(1);
+        expect(dlt[0]).toMatchObject({ topic: deadLetterTopic(topic), key: 'order-1', value: 'poison' });
+        expect(dlt[0]?.headers).toEqual({
+          [Header.eventType]: 'Test',
+          [Header.traceparent]: 'tp',
+          [Header.dltOriginalTopic]: topic,
+          [Header.dltOriginalPartition]: String(original?.partition),
+          [Header.dltOriginalOffset]: original?.offset,
+          [Header.dltError]: 'Error: cannot handle this',
+          [Header.dltAttempts]: '2',
+          [Header.dltConsumerGroup]: 'inventory',
+        });
+      });
+    });
+
+    describe('consumer groups', () => {
+      it('given two members of one group, when records of many keys arrive, then each record is handled once by the group', async () => {
+        newScope();
+        const bus = await openBus();
+        const byMember = { a: [] as BusRecord[], b: [] as BusRecord[] };
+        for (const member of ['a', 'b'] as const) {
+          await bus.subscribe({ group: 'shipping', topics: [topic], handle: async (record) => void byMember[member].push(record) });
+        }
+
+        await bus.publish(keys(60).map((key) => message(key, key)));
+
+        await waitUntil(() => byMember.a.length + byMember.b.length >= 60, 'every record is handled');
+        await sleep(300); // a duplicate delivery would show up now
+        expect([...byMember.a, ...byMember.b].map((r) => r.value).sort()).toEqual(keys(60).sort());
+        // Kafka may hand every partition to the first member before the second has joined.
+        if (bus.kind !== 'kafka') {
+          expect(byMember.a.length).toBeGreaterThan(0);
+          expect(byMember.b.length).toBeGreaterThan(0);
+        }
+      });
+
+      it('given a member that leaves, when a second member of its group stays, then the stayer handles every later record', async () => {
+        newScope();
+        const bus = await openBus();
+        const seen = { a: [] as string[], b: [] as string[] };
+        const a = await bus.subscribe({ group: 'g', topics: [topic], handle: async (r) => void seen.a.push(r.value) });
+        await bus.subscribe({ group: 'g', topics: [topic], handle: async (r) => void seen.b.push(r.value) });
+
+        await a.close();
+        await bus.publish(keys(30).map((key) => message(key, key)));
+
+        await waitUntil(() => seen.b.length >= 30, 'the remaining member handles all');
+        expect(seen.a).toEqual([]);
+        expect([...seen.b].sort()).toEqual(keys(30).sort());
+      });
+
+      it('given two different groups, when records arrive, then each group sees every record', async () => {
+        newScope();
+        const bus = await openBus();
+        const seen = { payment: [] as string[], notification: [] as string[] };
+        for (const group of ['payment', 'notification'] as const) {
+          await bus.subscribe({ group, topics: [topic], handle: async (record) => void seen[group].push(record.value) });
+        }
+
+        await bus.publish(keys(30).map((key) => message(key, key)));
+
+        await waitUntil(() => seen.payment.length >= 30 && seen.notification.length >= 30, 'both groups handled all');
+        expect([...seen.payment].sort()).toEqual(keys(30).sort());
+        expect([...seen.notification].sort()).toEqual(keys(30).sort());
+      });
+    });
+
+    describe('where a subscription starts', () => {
+      it('given replay, when subscribing twice after a group consumed everything, then each replay reads the whole log', async () => {
+        newScope();
+        const bus = await openBus();
+        await bus.publish(keys(5).map((key) => message(key, key)));
+        const consumed = await bus.subscribe({ group: 'status-view', topics: [topic], handle: async () => {} });
+        await consumed.caughtUp();
+        await consumed.close();
+
+        const rounds: string[][] = [];
+        for (let round = 0; round < 2; round++) {
+          const seen: string[] = [];
+          const subscription = await bus.subscribe({ group: 'status-view', topics: [topic], replay: true, handle: async (r) => void seen.push(r.value) });
+          await subscription.caughtUp();
+          await subscription.close();
+          rounds.push(seen.sort());
+        }
+
+        expect(rounds).toEqual([keys(5).sort(), keys(5).sort()]);
+      });
+
+      it('given records in the log, when caughtUp resolves, then every record present at subscribe time has been handled', async () => {
+        newScope();
+        const bus = await openBus();
+        await bus.publish(keys(120).map((key) => message(key, key)));
+        let handled = 0;
+
+        const subscription = await bus.subscribe({ group: 'g', topics: [topic], handle: async () => void handled++ });
+        await subscription.caughtUp();
+
+        expect(handled).toBeGreaterThanOrEqual(120);
+      });
+
+      it('given fromBeginning false and no committed position, when subscribing, then only records published afterwards are handled', async () => {
+        newScope();
+        const bus = await openBus();
+        await bus.publish(keys(6).map((key) => message(key, `old-${key}`)));
+        const seen: string[] = [];
+
+        const subscription = await bus.subscribe({ group: 'late', topics: [topic], fromBeginning: false, handle: async (r) => void seen.push(r.value) });
+        await subscription.caughtUp();
+        if (bus.kind === 'kafka') await sleep(settleMs / 2); // the group must own its partitions before "afterwards" starts
+        await bus.publish(keys(6).map((key) => message(key, `new-${key}`)));
+
+        await waitUntil(() => seen.length >= 6, 'the new records are handled');
+        await sleep(100);
+        expect(seen.sort()).toEqual(keys(6).map((key) => `new-${key}`).sort());
+      });
+    });
+  });
+}

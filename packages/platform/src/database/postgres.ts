@@ -1,0 +1,72 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+
+/** How a service reaches PostgreSQL: one server database, one schema per service. */
+export interface PostgresOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** The service's schema: its tables, its outbox and its migration history live there. */
+  schema: string;
+  /** Connections in this process's pool. */
+  poolSize: number;
+}
+
+/** Unquoted in search_path, so the name must be a plain lowercase identifier. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * int8 (bigint, bigserial, count(*)) arrives from pg as a string so that no precision
+ * is lost. Every int8 here is an amount in minor units, a quantity, a row id or a
+ * count, far below 2^53, so it is parsed to a number once, here, and the services'
+ * queries read the same types on both dialects. A value beyond 2^53 fails loudly
+ * instead of being rounded. Set per pool, not on pg's global type registry, so
+ * nothing else in the process is affected.
+ */
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`int8 value ${text} does not fit a JavaScript number`);
+  return value;
+}
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * A Kysely instance whose every connection works in the service's schema: the pool
+ * sets `search_path` at connect, so the services' unqualified queries and migrations
+ * land in that schema. The schema is created here when missing.
+ */
+export async function openPostgres<DB>(options: PostgresOptions): Promise<Kysely<DB>> {
+  if (!SCHEMA_NAME.test(options.schema)) throw new Error(`schema name ${JSON.stringify(options.schema)} is not a plain lowercase identifier`);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    // A server that does not answer fails readiness and start-up instead of hanging them.
+    connectionTimeoutMillis: 5_000,
+    options: `-c search_path=${options.schema}`,
+    types,
+  });
+  // An idle client's error (server restart) would otherwise crash the process; the
+  // next query gets a fresh connection or fails where it can be handled.
+  pool.on('error', () => undefined);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await createSchema(db, options.schema);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}
+
+async function createSchema<DB>(db: Kysely<DB>, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (error) {
+    // Two replicas starting together can both pass "if not exists" and one then hits
+    // the catalog's unique index (23505): the schema exists, which is all we wanted.
+    if (!(error instanceof Error && 'code' in error && error.code === '23505')) throw error;
+  }
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** Where tests find PostgreSQL unless DATABASE_URL says otherwise (trust auth on this machine). */
+export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestPostgres {
+  /** The server's URL (an administrative database on it), or undefined when it cannot be reached. */
+  url: string | undefined;
+  /** Why it is not used, when it is not. */
+  reason: string | undefined;
+}
+
+/**
+ * Finds PostgreSQL for a test file. Unreachable: the caller skips, with ONE visible
+ * line saying why, unless REQUIRE_SERVICES=1, where a missing server fails the run.
+ */
+export async function findTestPostgres(env: Record<string, string | undefined> = process.env): Promise<TestPostgres> {
+  const url = env.DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return { url, reason: undefined };
+  } catch (error) {
+    const reason = `PostgreSQL at ${redact(url)} is unreachable (${error instanceof Error ? error.message : String(error)})`;
+    if (env.REQUIRE_SERVICES === '1') throw new Error(`${reason}; REQUIRE_SERVICES=1 requires it`);
+    console.warn(`skipping PostgreSQL tests: ${reason}; set DATABASE_URL or start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`);
+    return { url: undefined, reason };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export interface TestDatabase {
+  /** URL of a new, empty database of its own. */
+  url: string;
+  /** Drops the database, ending any connection still open to it. */
+  drop(): Promise<void>;
+}
+
+/** Creates `orderflow_test_<random>` on the server of serverUrl. */
+export async function createTestDatabase(serverUrl: string): Promise<TestDatabase> {
+  const name = `orderflow_test_${randomBytes(6).toString('hex')}`;
+  await admin(serverUrl, `create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => admin(serverUrl, `drop database if exists ${name} with (force)`),
+  };
+}
+
+async function admin(serverUrl: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable DATABASE_URL)';
+  }
+}

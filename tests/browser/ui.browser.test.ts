@@ -1,0 +1,194 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestBrowser, type UiTestSystem, launchBrowser, placeOrderApi, startUiTestSystem } from './harness.ts';
+
+/** Screenshots of each scenario, to look at when a test fails or the UI changes. */
+const SHOTS = process.env.UI_SCREENSHOT_DIR ?? join(tmpdir(), 'orderflow-ui-shots');
+mkdirSync(SHOTS, { recursive: true });
+const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+let t: UiTestSystem;
+let browser: TestBrowser;
+let page: Page;
+const ui = (path: string) => `${t.web.url}${path}`;
+/** expect.poll with a patience that suits a whole system behind a browser. */
+const poll = <T>(fn: () => Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout, interval: 100 });
+
+beforeAll(async () => {
+  // Shipping waits 1.5 s so that an order stays PAID long enough to be cancelled from the page.
+  t = await startUiTestSystem({ SHIPPING_DELAY_MS: '1500' });
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  page.setDefaultTimeout(15_000);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+});
+
+// Browser-side expressions are strings: this project is compiled without the DOM library.
+/** Marks the document; if the page reloads, the mark is gone. */
+const markDocument = (p: Page) => p.evaluate('window.__notReloaded = true');
+const stillSameDocument = (p: Page) => p.evaluate('window.__notReloaded === true');
+
+describe('web UI', () => {
+  it('creates an order from the form and shows it reaching COMPLETED without a reload', async () => {
+    await page.goto(ui('/orders/new'));
+    const quantity = page.getByLabel('Quantity of Premium Widget');
+    await quantity.fill('2');
+    await page.getByLabel('Quantity of Deluxe Gadget').fill('1');
+    await poll(() => page.getByTestId('order-total').textContent()).toBe('$109.97');
+
+    // More than in stock is caught before submitting.
+    await page.getByLabel('Quantity of Elite Device').fill('999');
+    await poll(() => page.getByTestId('error-product-3').textContent()).toBe('Only 25 in stock');
+    await page.getByLabel('Quantity of Elite Device').fill('');
+
+    // A server-side rule shows next to the field it concerns.
+    await page.getByLabel('Customer ID').fill('c'.repeat(70));
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await poll(() => page.getByTestId('error-customerId').textContent()).toContain('64');
+    await shot(page, 'order-form-error');
+
+    await page.getByLabel('Customer ID').fill('customer-browser');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+    await markDocument(page);
+    await page.getByTestId('order-status').and(page.locator('[data-status="COMPLETED"]')).waitFor();
+    expect(await page.getByTestId('tracking-number').textContent()).toMatch(/^TRK[0-9A-F]{8}$/i);
+    expect(await page.locator('[data-testid="steps"] li[data-state="done"]').count()).toBe(5);
+    expect(await page.getByTestId('timeline').locator('li').count()).toBeGreaterThanOrEqual(5);
+    expect(await page.getByTestId('connection').getAttribute('data-state')).toBe('open');
+    expect(await stillSameDocument(page)).toBe(true);
+    await shot(page, 'tracking-completed');
+  });
+
+  it('shows why an out-of-stock order failed', async () => {
+    // Document 003's case: 20 units of a product that has 10.
+    const { orderId } = await placeOrderApi(t.system.urls.order!, [{ productId: 'prod001', quantity: 20 }]);
+    await page.goto(ui(`/orders/${orderId}`));
+    await page.locator('[data-testid="order-status"][data-status="CANCELLED_NO_STOCK"]').waitFor();
+    expect(await page.getByTestId('failure-reason').textContent()).toMatch(/stock/i);
+    expect(await page.locator('[data-step="inventory"]').getAttribute('data-state')).toBe('failed');
+    expect(await page.getByRole('button', { name: 'Cancel order' }).count()).toBe(0);
+    await shot(page, 'tracking-out-of-stock');
+
+    await page.goto(ui('/'));
+    await page.locator(`[data-testid="order-row"][data-order-id="${orderId}"][data-status="CANCELLED_NO_STOCK"]`).waitFor();
+  });
+
+  it('restocking on the operations page updates the dashboard', async () => {
+    await page.goto(ui('/'));
+    const stock = page.getByTestId('stock-product-2');
+    await poll(() => stock.textContent()).toMatch(/^\d+$/);
+    const before = Number(await stock.textContent());
+    await markDocument(page);
+
+    const operations = await browser.context.newPage();
+    await operations.goto(ui('/operations'));
+    await operations.getByLabel('Quantity to add to Deluxe Gadget').fill('7');
+    await operations.getByRole('button', { name: 'Restock: Deluxe Gadget' }).click();
+    await poll(() => operations.getByTestId('restock-notice').textContent()).toBe('Added 7 to Deluxe Gadget.');
+    await operations.close();
+
+    await poll(() => stock.textContent(), 10_000).toBe(String(before + 7));
+    expect(await stillSameDocument(page)).toBe(true);
+    await shot(page, 'dashboard');
+  });
+
+  it('shows the disconnection when the status WebSocket drops, reconnects and catches up', async () => {
+    await page.goto(ui('/'));
+    const connection = page.getByTestId('connection');
+    await poll(() => connection.getAttribute('data-state')).toBe('open');
+    await markDocument(page);
+
+    await t.stopStatus();
+    await poll(() => connection.getAttribute('data-state')).toBe('reconnecting');
+    expect(await connection.textContent()).toContain('Disconnected');
+    await shot(page, 'dashboard-disconnected');
+
+    // Orders keep flowing while the read side is away; the page catches up when it is back.
+    const { orderId } = await placeOrderApi(t.system.urls.order!, [{ productId: 'product-1', quantity: 1 }]);
+    await t.startStatus();
+    await poll(() => connection.getAttribute('data-state'), 20_000).toBe('open');
+    await page.locator(`[data-testid="order-row"][data-order-id="${orderId}"][data-status="COMPLETED"]`).waitFor({ timeout: 20_000 });
+    expect(await stillSameDocument(page)).toBe(true);
+  });
+
+  it('cancels an order while it can still be cancelled', async () => {
+    await page.goto(ui('/orders/new'));
+    await page.getByLabel('Quantity of Elite Device').fill('1');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+    await page.getByRole('button', { name: 'Cancel order' }).click();
+    await page.locator('[data-testid="order-status"][data-status="CANCELLED"]').waitFor();
+    expect(await page.getByRole('button', { name: 'Cancel order' }).count()).toBe(0);
+    await poll(() => page.locator('[data-testid="timeline"] li').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('OrderCancelled')]),
+    );
+    await shot(page, 'tracking-cancelled');
+  });
+
+  it('lists a dead letter and replays it once the failure injection is switched off', async () => {
+    const { orderId } = await placeOrderApi(t.system.urls.order!, [{ productId: 'FAIL', quantity: 1 }]);
+    await page.goto(ui('/operations'));
+    const letter = page.getByTestId('dead-letter').filter({ hasText: orderId });
+    await letter.waitFor({ timeout: 20_000 });
+    expect(await letter.textContent()).toContain('injected failure');
+
+    await page.getByLabel(/Inventory throws on product FAIL/).uncheck();
+    await page.getByLabel('Payment failure rate (%)').fill('0');
+    await page.getByLabel('Shipping failure rate (%)').fill('0');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await poll(() => page.getByTestId('failure-notice').textContent()).toBe('Saved.');
+    await shot(page, 'operations');
+
+    await letter.getByRole('button', { name: /^Replay/ }).click();
+    await poll(() => page.getByTestId('replay-notice').textContent()).toContain('replayed');
+    await poll(() => letter.getAttribute('data-replayed')).toBe('true');
+    await page.goto(ui(`/orders/${orderId}`));
+    await page.locator('[data-testid="order-status"][data-status="COMPLETED"]').waitFor();
+  });
+
+  it('switches to Japanese and remembers the choice', async () => {
+    await page.goto(ui('/orders/new'));
+    await page.getByRole('button', { name: '日本語' }).click();
+    await page.getByRole('heading', { name: '注文を作成' }).waitFor();
+    await page.getByLabel('プレミアムウィジェットの数量').waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: '注文を作成' }).waitFor();
+    await page.getByLabel('プレミアムウィジェットの数量').waitFor();
+    expect(await page.evaluate('document.documentElement.lang')).toBe('ja');
+    await shot(page, 'order-form-ja');
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'Create an order' }).waitFor();
+  });
+
+  it('is usable on a phone-sized screen with the keyboard', async () => {
+    const phone = await browser.context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(ui('/'));
+    await phone.getByTestId('orders-table').waitFor();
+    // Nothing wider than the screen except the scrollable table.
+    const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot(phone, 'dashboard-phone');
+
+    await phone.goto(ui('/orders/new'));
+    await phone.getByLabel('Quantity of Premium Widget').waitFor();
+    await phone.getByLabel('Customer ID').focus();
+    await phone.keyboard.press('Tab');
+    expect(await phone.evaluate('document.activeElement?.getAttribute("aria-label")')).toBe('Quantity of Premium Widget');
+    await phone.keyboard.type('1');
+    await poll(() => phone.getByTestId('order-total').textContent()).toBe('$29.99');
+    await phone.keyboard.press('Enter');
+    await phone.waitForURL(/\/orders\/[0-9a-f-]{36}$/);
+    await phone.locator('[data-testid="order-status"][data-status="COMPLETED"]').waitFor();
+    await shot(phone, 'tracking-phone');
+    await phone.close();
+  });
+});
