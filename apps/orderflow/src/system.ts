@@ -28,6 +28,10 @@ export interface RunningSystem {
   bus: Bus;
   services: Record<string, RunningService>;
   urls: Record<string, string>;
+  /** Stops one service (as a crash of it would leave the others running). */
+  stopService(name: ServiceName): Promise<void>;
+  /** Starts a stopped service again, on the same port, data and broker. */
+  startService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,10 +52,18 @@ export async function startSystem(config: Config, logger: Logger, options: { fre
     throw error;
   }
   const urls = Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.url]));
+  const starterOf = (name: ServiceName) => servicesFor(config).find(([n]) => n === name)![1];
   return {
     bus,
     services,
     urls,
+    async stopService(name) {
+      await services[name]?.stop();
+      delete services[name];
+    },
+    async startService(name) {
+      services[name] = await starterOf(name)({ config, bus, logger, port: Number(new URL(urls[name]!).port) });
+    },
     async stop() {
       // The entry point first, so no new work arrives while the rest finishes theirs.
       for (const [name] of [...servicesFor(config)].reverse()) await services[name]?.stop();
