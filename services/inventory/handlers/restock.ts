@@ -28,6 +28,8 @@ export async function restockProduct(
 /**
  * Adds catalog products the inventory does not hold yet, with their initial stock,
  * announcing each as InventoryRestocked so the read side learns the catalog from the log.
+ * Replicas starting together on one database may race: each insert ignores a conflict,
+ * and only the replica whose insert landed announces the product.
  */
 export async function seedCatalog(
   trx: Kysely<InventoryDatabase>,
@@ -35,21 +37,24 @@ export async function seedCatalog(
   products: readonly CatalogProduct[],
   currency: string,
 ): Promise<OrderflowMessage[]> {
-  const existing = new Set((await trx.selectFrom('products').select('product_id').execute()).map((r) => r.product_id));
-  const added = products.filter((p) => !existing.has(p.productId));
-  if (added.length === 0) return [];
-  await trx
-    .insertInto('products')
-    .values(added.map((p) => ({ product_id: p.productId, name: p.name, unit_price: p.unitPrice, currency, available: p.initialStock, updated_at: deps.now() })))
-    .execute();
-  return added.map((p) =>
-    deps.events.create('InventoryRestocked', null, {
-      productId: p.productId,
-      name: p.name,
-      unitPrice: p.unitPrice,
-      currency,
-      quantity: p.initialStock,
-      available: p.initialStock,
-    }),
-  );
+  const announced: OrderflowMessage[] = [];
+  for (const p of products) {
+    const inserted = await trx
+      .insertInto('products')
+      .values({ product_id: p.productId, name: p.name, unit_price: p.unitPrice, currency, available: p.initialStock, updated_at: deps.now() })
+      .onConflict((oc) => oc.column('product_id').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) continue;
+    announced.push(
+      deps.events.create('InventoryRestocked', null, {
+        productId: p.productId,
+        name: p.name,
+        unitPrice: p.unitPrice,
+        currency,
+        quantity: p.initialStock,
+        available: p.initialStock,
+      }),
+    );
+  }
+  return announced;
 }
