@@ -9,7 +9,7 @@ describe('bad input gets a 4xx that names the field and rule, and writes nothing
   afterAll(() => t.stop());
 
   const ordersCount = async () => (await request<{ total: number }>(`${t.urls.order}/orders`)).body.total;
-  const ordersTopic = async () => (await t.system.bus.readAll('orders')).length;
+  const ordersTopic = async () => (await t.bus.readAll('orders')).length;
 
   const cases: Array<[string, { raw?: string; body?: unknown; headers?: Record<string, string> }, number, string]> = [
     ['malformed JSON', { raw: '{"customerId": "x", "items": [' }, 400, 'body'],

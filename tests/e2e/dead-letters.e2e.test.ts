@@ -28,7 +28,7 @@ describe('dead letters (document 002)', () => {
     expect(dead).toMatchObject({ topic, consumerGroup: 'inventory', attempts: 3, replayedAt: null });
     expect(dead.error).toContain('injected failure');
 
-    const dlt = (await t.system.bus.readAll(`${topic}.DLT`)).find((r) => r.key === orderId);
+    const dlt = (await t.bus.readAll(`${topic}.DLT`)).find((r) => r.key === orderId);
     expect(dlt?.headers).toMatchObject({
       [Header.dltOriginalTopic]: topic,
       [Header.dltAttempts]: '3',
@@ -60,7 +60,7 @@ describe('dead letters (document 002)', () => {
   });
 
   it('an unparseable record goes to the dead-letter topic at once', async () => {
-    await t.system.bus.publish([{ topic: 'payment', key: 'garbage-1', value: 'this is not json', headers: {} }]);
+    await t.bus.publish([{ topic: 'payment', key: 'garbage-1', value: 'this is not json', headers: {} }]);
     const dead = await eventually(async () => {
       const list = await request<DeadLetterList>(`${t.urls.order}/admin/dead-letters`);
       return list.body.items.find((d) => d.key === 'garbage-1');

@@ -1,55 +1,138 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OrderView, StatusSocketMessage } from '@orderflow/contracts';
-import { createRootLogger, loadConfig } from '@orderflow/platform';
+import { type Bus, type ServiceName, createBus, createRootLogger, deleteNatsStreams, loadConfig } from '@orderflow/platform';
 import WebSocket from 'ws';
-import { type RunningSystem, startSystem } from '../../apps/orderflow/src/system.ts';
+import { type Cluster, startCluster } from '../../apps/orderflow/src/cluster.ts';
+import { startSystem } from '../../apps/orderflow/src/system.ts';
+import { createTestDatabase, findTestPostgres } from '../../packages/platform/src/database/test-databases.ts';
 
 /** The saga mode of this run (the vitest project sets SAGA_MODE). */
 export const sagaMode = process.env.SAGA_MODE === 'orchestration' ? 'orchestration' : 'choreography';
+/**
+ * What the suites run against (the vitest project sets E2E_TARGET): every service in
+ * this process on the embedded broker, or every service as its own process on NATS and
+ * PostgreSQL (npm run start:cluster).
+ */
+export const e2eTarget = process.env.E2E_TARGET === 'cluster' ? 'cluster' : 'embedded';
+
+/** One service stopped and started again while the others keep running, in either target. */
+export interface ServiceControl {
+  stopService(name: ServiceName): Promise<void>;
+  startService(name: ServiceName): Promise<void>;
+}
 
 export interface TestSystem {
-  system: RunningSystem;
   urls: Record<string, string>;
+  /** Embedded: the in-process system. Cluster: stops (SIGTERM) and starts one service's process. */
+  system: ServiceControl;
+  /** A handle on the system's broker, configured as the services are (to read topics and inject records). */
+  bus: Bus;
+  /** Embedded: the data folder (':memory:' unless persistent). Cluster: the PostgreSQL database's URL. */
   dataDir: string;
   /** Stops every service gracefully and starts them again on the same data. */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/**
- * The whole system in this process on free ports, with its own data. Shipping never
- * fails at random here (tests use the deterministic triggers) and retries are quick.
- */
+/** What every test system runs with: shipping never fails at random (tests use the deterministic triggers), quick retries. */
+const baseEnv = (): Record<string, string> => ({
+  LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
+  LOG_FORMAT: 'json',
+  SHIPPING_FAILURE_RATE: '0',
+  HANDLER_RETRY_BACKOFF_MS: '20',
+  SAGA_MODE: sagaMode,
+});
+
+/** The whole system on free ports, with its own data: in this process or as a cluster (E2E_TARGET). */
 export async function startTestSystem(env: Record<string, string> = {}, options: { persistent?: boolean } = {}): Promise<TestSystem> {
+  return e2eTarget === 'cluster' ? startClusterTestSystem(env) : startEmbeddedTestSystem(env, options);
+}
+
+async function startEmbeddedTestSystem(env: Record<string, string>, options: { persistent?: boolean }): Promise<TestSystem> {
   const dataDir = options.persistent ? mkdtempSync(join(tmpdir(), 'orderflow-e2e-')) : ':memory:';
-  const config = loadConfig({
-    DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
-    LOG_FORMAT: 'json',
-    SHIPPING_FAILURE_RATE: '0',
-    HANDLER_RETRY_BACKOFF_MS: '20',
-    SAGA_MODE: sagaMode,
-    ...env,
-  });
+  const config = loadConfig({ DATA_DIR: dataDir, ...baseEnv(), ...env });
   const logger = createRootLogger(config);
+  let system = await startSystem(config, logger, { freePorts: true });
   const handle: TestSystem = {
-    system: await startSystem(config, logger, { freePorts: true }),
-    urls: {},
+    urls: system.urls,
+    system,
+    bus: system.bus,
     dataDir,
     async restart() {
-      await handle.system.stop();
-      handle.system = await startSystem(config, logger, { freePorts: true });
-      handle.urls = handle.system.urls;
+      await system.stop();
+      system = await startSystem(config, logger, { freePorts: true });
+      handle.system = system;
+      handle.urls = system.urls;
+      handle.bus = system.bus;
     },
     async stop() {
-      await handle.system.stop();
+      await system.stop();
       if (dataDir !== ':memory:') rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  handle.urls = handle.system.urls;
   return handle;
+}
+
+/**
+ * Every service as its own process, on NATS and PostgreSQL: a database of its own
+ * (orderflow_e2e_<random>) and a stream prefix of its own, both removed by stop().
+ * Data always persists (the database), so `persistent` changes nothing here.
+ */
+async function startClusterTestSystem(env: Record<string, string>): Promise<TestSystem> {
+  const { url: serverUrl, reason } = await findTestPostgres();
+  if (!serverUrl) throw new Error(`E2E_TARGET=cluster needs PostgreSQL: ${reason}`);
+  const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
+  const streamPrefix = `e2e_${randomBytes(6).toString('hex')}`;
+  const database = await createTestDatabase(serverUrl, 'orderflow_e2e');
+  const clusterEnv = {
+    ...baseEnv(),
+    BUS: 'nats',
+    NATS_URL: natsUrl,
+    NATS_STREAM_PREFIX: streamPrefix,
+    DATABASE_URL: database.url,
+    DATABASE_POOL_SIZE: '4',
+    DATA_DIR: ':memory:',
+    ...env,
+  };
+  const removeAll = async () => {
+    await deleteNatsStreams({ url: natsUrl, streamPrefix }).catch(() => undefined);
+    await database.drop();
+  };
+  let cluster: Cluster;
+  try {
+    cluster = await startCluster({
+      env: clusterEnv,
+      ports: 'free',
+      output: process.env.E2E_LOG_LEVEL ? (name, line) => process.stdout.write(`${name.padEnd(12)} | ${line}\n`) : () => undefined,
+      onUnexpectedExit: (name, code, signal) =>
+        console.error(`[e2e cluster] ${name} exited unexpectedly (code ${code}, signal ${signal}); its last lines:\n${cluster.lastLines(name).join('\n')}`),
+    });
+  } catch (error) {
+    await removeAll();
+    throw error;
+  }
+  const bus = createBus(loadConfig(cluster.env));
+  return {
+    urls: cluster.urls,
+    system: {
+      stopService: async (name) => void (await cluster.kill(name, 'SIGTERM')),
+      startService: (name) => cluster.start(name),
+    },
+    bus,
+    dataDir: database.url,
+    restart: () => cluster.restart(),
+    async stop() {
+      try {
+        await cluster.stop();
+      } finally {
+        await bus.close().catch(() => undefined);
+        await removeAll();
+      }
+    },
+  };
 }
 
 export interface HttpResult<T = unknown> {

@@ -19,10 +19,10 @@ describe('idempotency', () => {
 
     // Redeliver every record of this order, on every topic (commands too), twice: what a broker does after a crash.
     const topics = [...EVENT_TOPICS, ...COMMAND_TOPICS];
-    const records = (await Promise.all(topics.map((topic) => t.system.bus.readAll(topic)))).flat().filter((r) => r.key === orderId);
+    const records = (await Promise.all(topics.map((topic) => t.bus.readAll(topic)))).flat().filter((r) => r.key === orderId);
     expect(records.length).toBeGreaterThanOrEqual(6);
     const copies = records.map(({ topic, key, value, headers }) => ({ topic, key, value, headers }));
-    await t.system.bus.publish([...copies, ...copies]);
+    await t.bus.publish([...copies, ...copies]);
     await sleep(500);
 
     expect(await stockOf(t.urls, 'product-2')).toBe(stock);

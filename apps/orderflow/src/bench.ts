@@ -1,35 +1,59 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatusSocketMessage } from '@orderflow/contracts';
-import { SERVICE_PORTS } from '@orderflow/platform';
+import { type Bus, SERVICE_PORTS, createBus, deleteNatsStreams, loadConfig } from '@orderflow/platform';
 import WebSocket from 'ws';
+import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
+import { startCluster } from './cluster.ts';
 
 const HELP = `npm run bench -- [options]
 
-Starts the whole system as npm start does, in a child process (embedded broker, SQLite
-files in a temporary folder), places orders over HTTP from this process and measures,
-for each order, the time from sending POST /orders to seeing it COMPLETED on the status
-WebSocket.
+Places orders over HTTP and measures, for each, the time from sending POST /orders to
+seeing it COMPLETED on the status WebSocket. Or, with --baseline, measures the broker
+alone: a chain of sequential hops with no business logic, for reading the system's
+figures as ratios.
 
+  --broker B      embedded | nats | kafka (default embedded)
+  --database D    sqlite | postgres (default sqlite)
+  --processes P   single: every service in one child process (as npm start);
+                  cluster: one process per service (as npm run start:cluster).
+                  Default: single with the embedded broker (the only choice), else cluster.
   --rate N        orders per second (open loop); 0 = as fast as possible (default 0)
+                  completedPerSecond counts completions while the load runs; what a
+                  backlog completes afterwards is completedAfterLoad
   --duration S    seconds of load (default 10)
   --concurrency C requests in flight when --rate is 0 (default 64)
   --warmup S      seconds of unmeasured load first (default 2)
   --partitions P  partitions per topic (default 3)
-  --memory        keep databases in memory instead of files
+  --memory        SQLite databases in memory instead of files (single process only)
+  --baseline      the raw broker hop chain instead of the system
+  --hops H        hops in the chain (default 5, as an order's critical path:
+                  OrderCreated, InventoryConfirmed, PaymentCompleted, Shipped, OrderCompleted)
+
+Servers come from the environment: NATS_URL (default nats://127.0.0.1:4222),
+KAFKA_BROKERS (required for kafka), DATABASE_URL (the PostgreSQL server, default
+postgres://postgres@127.0.0.1:5432/postgres). Each run uses a database of its own
+(orderflow_bench_<random>) and NATS streams of its own, removed at the end; on Kafka the
+services' topics are shared with earlier runs (the chain's are new each run).
 `;
 
 const { values } = parseArgs({
   options: {
+    broker: { type: 'string', default: 'embedded' },
+    database: { type: 'string', default: 'sqlite' },
+    processes: { type: 'string' },
     rate: { type: 'string', default: '0' },
     duration: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '64' },
     warmup: { type: 'string', default: '2' },
     partitions: { type: 'string', default: '3' },
     memory: { type: 'boolean', default: false },
+    baseline: { type: 'boolean', default: false },
+    hops: { type: 'string', default: '5' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -37,80 +61,70 @@ if (values.help) {
   process.stdout.write(HELP);
   process.exit(0);
 }
+const fail = (message: string): never => {
+  process.stderr.write(`bench: ${message}\n\n${HELP}`);
+  process.exit(2);
+};
+const broker = values.broker;
+const database = values.database;
+if (broker !== 'embedded' && broker !== 'nats' && broker !== 'kafka') fail(`--broker must be embedded, nats or kafka, not ${broker}`);
+if (database !== 'sqlite' && database !== 'postgres') fail(`--database must be sqlite or postgres, not ${database}`);
+const processes = values.processes ?? (broker === 'embedded' ? 'single' : 'cluster');
+if (processes !== 'single' && processes !== 'cluster') fail(`--processes must be single or cluster, not ${processes}`);
+if (processes === 'cluster' && broker === 'embedded') fail('--processes cluster needs a broker every process can reach: --broker nats or kafka');
+if (processes === 'cluster' && values.memory) fail('--memory keeps each database inside its process: use it with --processes single');
+if (broker === 'kafka' && !(process.env.KAFKA_BROKERS || process.env.KAFKA_BROKER)) fail('--broker kafka needs KAFKA_BROKERS=host:port');
 const rate = Number(values.rate);
 const duration = Number(values.duration);
 const concurrency = Number(values.concurrency);
 const warmup = Number(values.warmup);
+const hops = Number(values.hops);
 
+// ---- what the run uses: a broker scope and a database of its own, removed at the end ----
+
+const runId = randomBytes(4).toString('hex');
+const cleanups: Array<() => Promise<void>> = [];
 const dataDir = values.memory ? ':memory:' : mkdtempSync(join(tmpdir(), 'orderflow-bench-'));
-const freePorts = Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, '0']));
-const child = fork(new URL('./start.ts', import.meta.url).pathname, [], {
-  execArgv: ['--max-semi-space-size=32', '--import', 'tsx'],
-  env: { ...process.env, ...freePorts, WEB_UI: 'off', DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', SHIPPING_FAILURE_RATE: '0', BUS_PARTITIONS: values.partitions },
-  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-});
-const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-  child.once('message', (message: { type: string; urls: Record<string, string> }) => resolve(message.urls));
-  child.once('exit', (code) => reject(new Error(`the system exited with code ${code} before it was ready`)));
-});
-const childPeakRssKiB = () =>
-  new Promise<number>((resolve) => {
-    child.once('message', (message: { maxRssKiB: number }) => resolve(message.maxRssKiB));
-    child.send({ type: 'stats' });
-  });
+if (dataDir !== ':memory:') cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
 
-for (const productId of ['product-1', 'product-2', 'product-3']) {
-  await fetch(`${urls.inventory}/inventory/${productId}/restock`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ quantity: 1_000_000 }),
-  });
+const env: Record<string, string> = {
+  DATA_DIR: dataDir,
+  LOG_LEVEL: 'warn',
+  LOG_FORMAT: 'json',
+  SHIPPING_FAILURE_RATE: '0',
+  BUS_PARTITIONS: values.partitions,
+  BUS: broker,
+  DATABASE_URL: '',
+};
+if (broker === 'nats') {
+  const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
+  Object.assign(env, { NATS_URL: natsUrl, NATS_STREAM_PREFIX: `bench_${runId}` });
+  cleanups.push(() => deleteNatsStreams({ url: natsUrl, streamPrefix: `bench_${runId}` }));
 }
+if (database === 'postgres' && !values.baseline) {
+  const created = await createTestDatabase(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres', 'orderflow_bench');
+  env.DATABASE_URL = created.url;
+  cleanups.push(created.drop);
+}
+const cleanup = async () => {
+  for (const step of cleanups.reverse()) await step().catch((error: unknown) => process.stderr.write(`bench: cleanup: ${String(error)}\n`));
+};
 
-const sentAt = new Map<string, number>();
+// ---- load: open loop at --rate, or closed loop with --concurrency ----
+
 const latencies: number[] = [];
-const completedEarly = new Map<string, number>();
 let measuring = false;
 let completed = 0;
 let failed = 0;
 let refused = 0;
 
-const socket = new WebSocket(`${urls.status!.replace('http', 'ws')}/ws`);
-await new Promise((resolve) => socket.once('open', resolve));
-socket.on('message', (data) => {
-  const message = JSON.parse(String(data)) as StatusSocketMessage;
-  if (message.type !== 'order_update' || message.order.status !== 'COMPLETED') return;
-  const started = sentAt.get(message.order.orderId);
-  // Under load the WebSocket can beat the POST's response: settle it when that arrives.
-  if (started === undefined) completedEarly.set(message.order.orderId, performance.now());
-  else settle(message.order.orderId, started, performance.now());
-});
-
-function settle(orderId: string, started: number, done: number) {
-  sentAt.delete(orderId);
-  completedEarly.delete(orderId);
+function settle(started: number, done: number) {
   if (!measuring) return;
   completed++;
   latencies.push(done - started);
 }
 
-let seq = 0;
-async function placeOne(): Promise<void> {
-  const started = performance.now();
-  const body = JSON.stringify({ customerId: `bench-${seq++}`, items: [{ productId: `product-${1 + (seq % 3)}`, quantity: 1 }] });
-  try {
-    const response = await fetch(`${urls.order}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    const result = (await response.json()) as { orderId?: string };
-    if (response.status !== 202 || !result.orderId) refused++;
-    else if (completedEarly.has(result.orderId)) settle(result.orderId, started, completedEarly.get(result.orderId)!);
-    else sentAt.set(result.orderId, started);
-  } catch {
-    failed++;
-  }
-}
-
-
-async function drive(seconds: number): Promise<void> {
+async function drive(seconds: number, placeOne: () => Promise<void>): Promise<void> {
   const until = performance.now() + seconds * 1000;
   if (rate > 0) {
     const inFlight = new Set<Promise<void>>();
@@ -134,36 +148,210 @@ async function drive(seconds: number): Promise<void> {
   }
 }
 
-const mode = rate > 0 ? `${rate} orders/s` : `as fast as possible (${concurrency} in flight)`;
-process.stdout.write(`orderflow bench: ${mode}, ${duration}s measured after ${warmup}s warm-up, ${values.memory ? 'in-memory' : 'file'} SQLite, ${values.partitions} partitions\n`);
-await drive(warmup);
-await new Promise((resolve) => setTimeout(resolve, 500));
-measuring = true;
-const progress = setInterval(() => process.stdout.write(`  ${completed} completed, ${sentAt.size} awaiting COMPLETED\n`), 1000);
-const t0 = performance.now();
-await drive(duration);
-const loadSeconds = (performance.now() - t0) / 1000;
-// Let the orders already sent finish (bounded wait).
-const drainUntil = performance.now() + 10_000;
-while (sentAt.size > 0 && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
-clearInterval(progress);
+/** Warm-up, then the measured load, then a bounded wait for what is still on its way. */
+async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
+  await drive(warmup, placeOne);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  measuring = true;
+  const progress = setInterval(() => process.stdout.write(`  ${completed} completed, ${awaiting()} awaiting\n`), 1000);
+  const t0 = performance.now();
+  await drive(duration, placeOne);
+  const loadSeconds = (performance.now() - t0) / 1000;
+  // Throughput counts what completed while the load ran: a backlog drained afterwards is not sustained.
+  const completedDuringLoad = completed;
+  const drainUntil = performance.now() + 10_000;
+  while (awaiting() > 0 && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
+  clearInterval(progress);
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! : Number.NaN);
+  const ms = (v: number) => Number(v.toFixed(2));
+  return {
+    completedPerSecond: Number((completedDuringLoad / loadSeconds).toFixed(1)),
+    completedAfterLoad: completed - completedDuringLoad,
+    latencyMs: { p50: ms(pct(50)), p95: ms(pct(95)), p99: ms(pct(99)), max: ms(pct(100)) },
+    notCompletedInTime: awaiting(),
+  };
+}
 
-latencies.sort((a, b) => a - b);
-const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! : Number.NaN);
-const report = {
-  mode,
-  completedOrders: completed,
-  completedPerSecond: Number((completed / loadSeconds).toFixed(1)),
-  latencyMs: { p50: Number(pct(50).toFixed(2)), p95: Number(pct(95).toFixed(2)), p99: Number(pct(99).toFixed(2)), max: Number(pct(100).toFixed(2)) },
-  notCompletedInTime: sentAt.size,
-  refused,
-  failedRequests: failed,
-  systemPeakRssMiB: Number(((await childPeakRssKiB()) / 1024).toFixed(0)),
-  node: process.version,
-};
+const mode = rate > 0 ? `${rate}/s` : `as fast as possible (${concurrency} in flight)`;
+const setup = values.baseline
+  ? `${broker} broker, ${values.partitions} partitions, the chain's consumers and producer in this process`
+  : `${broker} broker, ${processes === 'cluster' ? 'one process per service' : 'one process'}, ${database === 'postgres' ? 'PostgreSQL' : values.memory ? 'in-memory SQLite' : 'file SQLite'}, ${values.partitions} partitions`;
+const report = values.baseline ? await runBaseline() : await runSystem();
 process.stdout.write(`\n${JSON.stringify(report, null, 2)}\n`);
-socket.close();
-child.kill('SIGTERM');
-await new Promise((resolve) => child.once('exit', resolve));
-if (dataDir !== ':memory:') rmSync(dataDir, { recursive: true, force: true });
+await cleanup();
 process.exit(0);
+
+// ---- the system ----
+
+interface Target {
+  urls: Record<string, string>;
+  peakRssMiB(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Every service in one child process (start.ts), which reports its URLs and peak memory over IPC. */
+async function startSingle(): Promise<Target> {
+  const freePorts = Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, '0']));
+  const child = fork(new URL('./start.ts', import.meta.url).pathname, [], {
+    execArgv: ['--max-semi-space-size=32', '--import', 'tsx'],
+    env: { ...process.env, ...freePorts, ...env, WEB_UI: 'off' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+    child.once('message', (message: { type: string; urls: Record<string, string> }) => resolve(message.urls));
+    child.once('exit', (code) => reject(new Error(`the system exited with code ${code} before it was ready`)));
+  });
+  return {
+    urls,
+    peakRssMiB: () =>
+      new Promise<number>((resolve) => {
+        child.once('message', (message: { maxRssKiB: number }) => resolve(message.maxRssKiB / 1024));
+        child.send({ type: 'stats' });
+      }),
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+/** One process per service; peak memory is the sum of each one's high-water mark. */
+async function startMultiProcess(): Promise<Target> {
+  const cluster = await startCluster({ env: { ...env, WEB_UI: 'off' }, ports: 'free', output: () => undefined });
+  return {
+    urls: cluster.urls,
+    async peakRssMiB() {
+      let kib = 0;
+      for (const pid of Object.values(cluster.pids())) {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        kib += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      }
+      return kib / 1024;
+    },
+    stop: () => cluster.stop(),
+  };
+}
+
+async function runSystem() {
+  const target = processes === 'cluster' ? await startMultiProcess() : await startSingle();
+  const { urls } = target;
+  for (const productId of ['product-1', 'product-2', 'product-3']) {
+    await fetch(`${urls.inventory}/inventory/${productId}/restock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ quantity: 1_000_000 }),
+    });
+  }
+
+  const sentAt = new Map<string, number>();
+  const completedEarly = new Map<string, number>();
+  const socket = new WebSocket(`${urls.status!.replace('http', 'ws')}/ws`);
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as StatusSocketMessage;
+    if (message.type !== 'order_update' || message.order.status !== 'COMPLETED') return;
+    const started = sentAt.get(message.order.orderId);
+    // Under load the WebSocket can beat the POST's response: settle it when that arrives.
+    if (started === undefined) completedEarly.set(message.order.orderId, performance.now());
+    else {
+      sentAt.delete(message.order.orderId);
+      settle(started, performance.now());
+    }
+  });
+
+  let seq = 0;
+  const placeOne = async () => {
+    const started = performance.now();
+    const body = JSON.stringify({ customerId: `bench-${seq++}`, items: [{ productId: `product-${1 + (seq % 3)}`, quantity: 1 }] });
+    try {
+      const response = await fetch(`${urls.order}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const result = (await response.json()) as { orderId?: string };
+      if (response.status !== 202 || !result.orderId) refused++;
+      else if (completedEarly.has(result.orderId)) {
+        settle(started, completedEarly.get(result.orderId)!);
+        completedEarly.delete(result.orderId);
+      } else sentAt.set(result.orderId, started);
+    } catch {
+      failed++;
+    }
+  };
+
+  process.stdout.write(`orderflow bench: ${mode}, ${duration}s measured after ${warmup}s warm-up; ${setup}\n`);
+  const figures = await measure(placeOne, () => sentAt.size);
+  const result = {
+    what: 'orders: POST /orders to COMPLETED on the status WebSocket',
+    setup,
+    mode,
+    completedOrders: completed,
+    ...figures,
+    refused,
+    failedRequests: failed,
+    systemPeakRssMiB: Number((await target.peakRssMiB()).toFixed(0)),
+    node: process.version,
+  };
+  socket.close();
+  await target.stop();
+  return result;
+}
+
+// ---- the raw broker: a chain of hops, no business logic ----
+
+/**
+ * `hops` consumer groups in this process, group i reading topic i and publishing what it
+ * read to topic i+1, through the same Bus adapter (and so the same delivery guarantees:
+ * durable position, acknowledgement after the handler) as the services. A message is
+ * published to topic 1 and measured when the last group receives it: as many sequential
+ * hops as an order's critical path, each a publish acknowledged by the broker and a
+ * delivery, without databases, HTTP or WebSocket.
+ */
+async function runBaseline() {
+  const bus: Bus = createBus(loadConfig({ ...env, DATA_DIR: dataDir === ':memory:' ? ':memory:' : dataDir }));
+  cleanups.push(() => bus.close());
+  const topics = Array.from({ length: hops }, (_, i) => `bench-hop-${runId}-${i + 1}`);
+  await bus.ensureTopics(topics);
+  const sentAt = new Map<string, number>();
+  for (const [i, topic] of topics.entries()) {
+    const next = topics[i + 1];
+    await bus.subscribe({
+      group: `bench-hop-${i + 1}`,
+      topics: [topic],
+      handle: async (record) => {
+        if (next) {
+          await bus.publish([{ topic: next, key: record.key, value: record.value, headers: record.headers }]);
+          return;
+        }
+        const started = sentAt.get(record.key);
+        if (started === undefined) return;
+        sentAt.delete(record.key);
+        settle(started, performance.now());
+      },
+    });
+  }
+  // Kafka assigns partitions to a new group after a join; give it the time.
+  if (broker === 'kafka') await new Promise((resolve) => setTimeout(resolve, 8_000));
+
+  let seq = 0;
+  const placeOne = async () => {
+    const key = `hop-${runId}-${seq++}`;
+    sentAt.set(key, performance.now());
+    try {
+      await bus.publish([{ topic: topics[0]!, key, value: JSON.stringify({ key, sentAt: Date.now() }), headers: { 'event-type': 'BenchHop' } }]);
+    } catch {
+      sentAt.delete(key);
+      failed++;
+    }
+  };
+
+  process.stdout.write(`orderflow bench --baseline: ${hops} sequential hops, ${mode}, ${duration}s measured after ${warmup}s warm-up; ${setup}\n`);
+  const figures = await measure(placeOne, () => sentAt.size);
+  return {
+    what: `raw broker: ${hops} sequential hops (publish, deliver, acknowledge), no business logic`,
+    setup,
+    mode,
+    completedChains: completed,
+    ...figures,
+    failedPublishes: failed,
+    node: process.version,
+  };
+}

@@ -1,8 +1,10 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { createRootLogger, loadConfig } from '@orderflow/platform';
+import { createRootLogger, loadConfig, startTelemetry } from '@orderflow/platform';
 import { startSystem } from './system.ts';
 import { startWebUi, webUiEnv } from './web-ui.ts';
 
+// First: spans need the SDK registered before any is made (nothing loads without OTEL_EXPORTER_OTLP_ENDPOINT).
+await startTelemetry();
 const startedAt = performance.now();
 const config = loadConfig();
 const logger = createRootLogger(config);

@@ -61,8 +61,14 @@ const EnvSchema = z.object({
     z.string().regex(/^(nats|tls|ws|wss):\/\/[^,\s]+(,\s*(nats|tls|ws|wss):\/\/[^,\s]+)*$/, 'must be nats://host:port (comma-separated for several)').optional(),
   ),
   NATS_STREAM_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -').default('orderflow'),
+  // OpenTelemetry traces (telemetry.ts): the SDK loads only when an endpoint is set, e.g. http://otel-collector:4318.
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetIfBlank(z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional()),
+  OTEL_SERVICE_NAME: unsetIfBlank(z.string().optional()),
   ...Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, port.default(s.port)])),
 });
+
+/** Every environment variable the services read: deployment files are checked against this list. */
+export const ENVIRONMENT_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 /** choreography: participants react to each other's events; orchestration: an orchestrator sends commands (document 004). */
 export type SagaMode = 'choreography' | 'orchestration';

@@ -7,6 +7,7 @@ import type { HttpApp } from './http/http-server.ts';
 import { createRootLogger } from './logging.ts';
 import type { Clock } from './messaging/event-factory.ts';
 import { createBus } from './service-runtime.ts';
+import { startTelemetry } from './telemetry.ts';
 
 /** What every service's start function takes: wiring decided by the caller. */
 export interface ServiceOptions {
@@ -46,20 +47,39 @@ export const isEntryPoint = (moduleUrl: string): boolean =>
 
 /** Runs one service as its own process: configuration from the environment, stop on SIGINT/SIGTERM. */
 export async function runStandalone(start: (options: ServiceOptions) => Promise<RunningService>): Promise<void> {
+  await startTelemetry(); // first: spans need the SDK registered before any is made (no-op without OTEL_EXPORTER_OTLP_ENDPOINT)
   const config = loadConfig();
   const logger = createRootLogger(config);
   const bus = createBus(config);
   const service = await start({ config, bus, logger });
   logger.info({ service: service.name, url: service.url }, `${service.name} service listening on ${service.url}`);
+  // A parent with an IPC channel (npm run start:cluster) learns the port this way, 0 included.
+  process.send?.({ type: 'listening', service: service.name, url: service.url });
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping');
-    await service.stop();
-    await bus.close();
+    logger.info({ signal }, 'stopping: finishing in-flight work');
+    // Work that cannot finish (a broker that never comes back) must not keep the process
+    // alive forever: what did not commit is redelivered to the next instance.
+    setTimeout(() => {
+      logger.error('in-flight work did not finish in time; exiting, uncommitted records will be redelivered');
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    try {
+      await service.stop();
+      await bus.close();
+    } catch (error) {
+      logger.error({ err: error }, 'stopping failed');
+      process.exit(1);
+    }
+    logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // Started by a parent with an IPC channel (npm run start:cluster): stop when it is gone.
+  if (process.connected) process.once('disconnect', () => void shutdown('parent process exited'));
 }
+
+const STOP_TIMEOUT_MS = 15_000;

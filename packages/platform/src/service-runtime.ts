@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Bus } from './bus/bus.ts';
+import type { Bus, BusRecord } from './bus/bus.ts';
 import { createEmbeddedBus } from './bus/embedded-bus.ts';
 import { createKafkaBus } from './bus/kafka-bus.ts';
 import { createNatsBus } from './bus/nats-bus.ts';
 import type { Config, ServiceName } from './config.ts';
 import { type ServiceDatabase, type ServiceMigration, openDatabase } from './database/database.ts';
+import { isDatabaseUnavailable } from './database/postgres.ts';
 import type { PlatformTables } from './database/platform-tables.ts';
 import { type Clock, type EventFactory, createEventFactory, systemClock } from './messaging/event-factory.ts';
 import { type EventConsumer, type EventHandlers, consumeEvents } from './messaging/event-consumer.ts';
@@ -55,12 +56,18 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
   });
   const clock = options.clock ?? systemClock;
   const consumers: EventConsumer[] = [];
+  let stopping = false;
+  const bus = waitingOutDatabaseOutages(options.bus, {
+    isDatabaseReady: () => database.isReady().catch(() => false),
+    isStopping: () => stopping,
+    logger,
+  });
   const runtime: ServiceRuntime<Schema> = {
     service: options.service,
     config: options.config,
     logger,
     metrics,
-    bus: options.bus,
+    bus,
     database,
     db,
     events: createEventFactory(options.service, clock),
@@ -69,7 +76,7 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
     consumers,
     async consume(group, handlers) {
       const consumer = await consumeEvents<Schema>(
-        { service: options.service, db, bus: options.bus, relay, logger, metrics, retry: options.config.retry },
+        { service: options.service, db, bus, relay, logger, metrics, retry: options.config.retry },
         group,
         handlers,
       );
@@ -84,6 +91,7 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
       return { database: databaseReady, broker: busReady };
     },
     async stop() {
+      stopping = true;
       await Promise.all(consumers.map((c) => c.subscription.close()));
       await relay.drain().catch(() => undefined);
       await relay.stop();
@@ -91,6 +99,44 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
     },
   };
   return runtime;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The bus as this service's consumers see it: a handler that failed because the
+ * database was unreachable (a PostgreSQL restart, a failover) is retried with backoff
+ * for as long as the outage lasts, and the failure does not count towards the record's
+ * attempts. Otherwise an outage of a few seconds would dead-letter every record in
+ * flight, and their orders would never end. A failure while the database is fine is
+ * the handler's and goes through the usual retries and the dead-letter topic. Stopping
+ * ends the wait: the record is left unacknowledged and is redelivered.
+ */
+function waitingOutDatabaseOutages(
+  bus: Bus,
+  deps: { isDatabaseReady(): Promise<boolean>; isStopping(): boolean; logger: Logger },
+): Bus {
+  const patient = (handle: (record: BusRecord) => Promise<void>) => async (record: BusRecord) => {
+    for (let outage = 1; ; outage++) {
+      try {
+        await handle(record);
+        return;
+      } catch (error) {
+        if (deps.isStopping() || !(isDatabaseUnavailable(error) || !(await deps.isDatabaseReady()))) throw error;
+        if (outage === 1) deps.logger.warn({ err: error, topic: record.topic, offset: record.offset }, 'database unavailable; retrying the record until it is back');
+        await sleep(Math.min(5_000, 100 * 2 ** outage));
+      }
+    }
+  };
+  return {
+    kind: bus.kind,
+    ensureTopics: (topics) => bus.ensureTopics(topics),
+    publish: (messages) => bus.publish(messages),
+    subscribe: (subscribeOptions) => bus.subscribe({ ...subscribeOptions, handle: patient(subscribeOptions.handle) }),
+    readAll: (topic) => bus.readAll(topic),
+    isReady: () => bus.isReady(),
+    close: () => bus.close(),
+  };
 }
 
 /** The bus for this process, as config.bus chose it (BUS, KAFKA_BROKERS, NATS_URL; else embedded). */

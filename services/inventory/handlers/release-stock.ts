@@ -31,8 +31,17 @@ export const releaseStock =
     const reservation = await loadReservation(trx, orderId);
     if (!reservation || decideRelease(reservation.status as ReservationState) === 'nothing') return [];
     const now = deps.now();
+    // Compare and set: PaymentFailed and OrderCancelled come on different topics and can be
+    // handled at the same time; on PostgreSQL both read the reservation as live. Only the
+    // one whose update still finds it RESERVED gives the stock back.
+    const claimed = await trx
+      .updateTable('reservations')
+      .set({ status: 'RELEASED', updated_at: now })
+      .where('order_id', '=', orderId)
+      .where('status', '=', 'RESERVED')
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) === 0) return [];
     const levels = levelsAfterRelease(reservation.lines, await loadStock(trx, reservation.lines.map((l) => l.productId)));
     await adjustStock(trx, reservation.lines, 1, now);
-    await trx.updateTable('reservations').set({ status: 'RELEASED', updated_at: now }).where('order_id', '=', orderId).execute();
     return [deps.events.create('InventoryReleased', orderId, { reason: reasonOf(event), items: reservation.lines, levels }, event)];
   };

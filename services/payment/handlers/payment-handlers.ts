@@ -55,7 +55,15 @@ export const refundPayment =
           .execute();
         return [];
       case 'refund': {
-        await trx.updateTable('payments').set({ status: 'REFUNDED', reason, updated_at: now }).where('order_id', '=', orderId).execute();
+        // Compare and set: ShipmentFailed and OrderCancelled can be handled at the same time;
+        // only the one whose update still finds the charge COMPLETED refunds it.
+        const refunded = await trx
+          .updateTable('payments')
+          .set({ status: 'REFUNDED', reason, updated_at: now })
+          .where('order_id', '=', orderId)
+          .where('status', '=', 'COMPLETED')
+          .executeTakeFirst();
+        if (Number(refunded.numUpdatedRows) === 0) return [];
         const { payment_id: paymentId, amount, currency } = payment!;
         return [deps.events.create('PaymentRefunded', orderId, { paymentId, amount: Number(amount), currency, reason }, event)];
       }

@@ -80,6 +80,8 @@ export function createNatsBus(options: NatsBusOptions): Bus {
   const ackWaitMs = options.ackWaitMs ?? 10_000;
   let closed = false;
   const servers = options.url.split(',').map((s) => s.trim());
+  /** Called after the client reconnected (the server restarted, or the connection was lost and found again). */
+  const onReconnect = new Set<() => void>();
 
   // createBus is synchronous: connect in the background and let every call wait for it.
   // Until the server is first reached this keeps trying (readiness says so), and stops on close().
@@ -91,6 +93,9 @@ export function createNatsBus(options: NatsBusOptions): Bus {
         try {
           const jsm = await jetstreamManager(nc); // fails when the server runs without JetStream
           if (closed) throw new Error('bus is closed');
+          void (async () => {
+            for await (const status of nc.status()) if (status.type === 'reconnect') for (const listener of onReconnect) listener();
+          })().catch(() => undefined);
           return { nc, js: jetstream(nc), jsm };
         } catch (error) {
           await nc.close();
@@ -349,7 +354,10 @@ export function createNatsBus(options: NatsBusOptions): Bus {
               await giveBack(messages, m);
               break;
             }
-            await m.ackAck();
+            // Not ackAck: waiting for the server's confirmation costs a round trip and a reply
+            // per record. An ack lost with the connection only means a redelivery after
+            // ackWaitMs, which the consumers' inboxes absorb.
+            m.ack();
             target.handled = m.seq;
           }
         } catch {
@@ -391,7 +399,12 @@ export function createNatsBus(options: NatsBusOptions): Bus {
     };
   }
 
-  /** Reads every topic from its first record with an ordered consumer; acknowledges nothing. */
+  /**
+   * Reads every topic from its first record with an ordered consumer; acknowledges
+   * nothing. After a reconnect each topic's consumer is made again from the record after
+   * the last one handled: the server may have lost the ephemeral consumer with its
+   * restart, and waiting for the client to notice missed heartbeats takes half a minute.
+   */
   async function replaySubscription(metas: TopicMeta[], subscribeOptions: SubscribeOptions): Promise<Subscription> {
     const { js, jsm } = await clients;
     const retry = subscribeOptions.retry ?? DEFAULT_RETRY;
@@ -402,29 +415,40 @@ export function createNatsBus(options: NatsBusOptions): Bus {
         meta,
         end: (await jsm.streams.info(meta.stream)).state.last_seq,
         handled: 0,
-        messages: await (await js.consumers.get(meta.stream, { deliver_policy: DeliverPolicy.All })).consume(),
+        messages: undefined as ConsumerMessages | undefined,
       })),
     );
+    const restart = () => {
+      for (const target of targets) target.messages?.stop();
+    };
+    onReconnect.add(restart);
     const loops = Promise.all(
       targets.map(async (target) => {
-        try {
-          for await (const m of target.messages) {
-            if (closing || closed) break;
-            const outcome = await deliver(toRecord(target.meta.topic, m), subscribeOptions.group, subscribeOptions.handle, retry, hooks);
-            if (outcome === 'aborted') break;
-            target.handled = m.seq;
+        while (!closing && !closed) {
+          try {
+            const from = target.handled > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: target.handled + 1 } : { deliver_policy: DeliverPolicy.All };
+            target.messages = await (await js.consumers.get(target.meta.stream, from)).consume();
+            if (closing || closed) target.messages.stop(); // close() ran while it was being set up
+            for await (const m of target.messages) {
+              if (closing || closed) break;
+              const outcome = await deliver(toRecord(target.meta.topic, m), subscribeOptions.group, subscribeOptions.handle, retry, hooks);
+              if (outcome === 'aborted') return;
+              target.handled = m.seq;
+            }
+          } catch {
+            if (!closing && !closed) await sleep(500); // the server is away: try again
+          } finally {
+            await target.messages?.close().catch(() => undefined);
+            target.messages = undefined;
           }
-        } catch {
-          // closed under us: a replay has no position to keep
-        } finally {
-          await target.messages.close().catch(() => undefined);
         }
       }),
     );
     return {
       async close() {
         closing = true;
-        for (const target of targets) target.messages.stop();
+        onReconnect.delete(restart);
+        restart();
         await loops;
       },
       async caughtUp() {

@@ -51,6 +51,10 @@ export async function openPostgres<DB>(options: PostgresOptions): Promise<Kysely
   // An idle client's error (server restart) would otherwise crash the process; the
   // next query gets a fresh connection or fails where it can be handled.
   pool.on('error', () => undefined);
+  // The same for a client in use between two statements (a handler's transaction): the
+  // pool only listens to idle ones. Its next statement fails instead, the transaction
+  // rolls back, and the pool drops the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   try {
     await createSchema(db, options.schema);
@@ -69,4 +73,50 @@ async function createSchema<DB>(db: Kysely<DB>, schema: string): Promise<void> {
     // the catalog's unique index (23505): the schema exists, which is all we wanted.
     if (!(error instanceof Error && 'code' in error && error.code === '23505')) throw error;
   }
+}
+
+/**
+ * Creates the database a URL names when the server does not have it yet (the cluster's
+ * first start). The server's `postgres` database is used to create it; a concurrent
+ * creation by someone else counts as success.
+ */
+export async function ensurePostgresDatabase(url: string): Promise<void> {
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if (!(error instanceof Error && 'code' in error && error.code === '3D000')) throw error; // invalid_catalog_name
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  target.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: target.toString(), connectionTimeoutMillis: 5_000 });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${pg.escapeIdentifier(name)}`);
+  } catch (error) {
+    if (!(error instanceof Error && 'code' in error && error.code === '42P04')) throw error; // duplicate_database
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
+
+/** Socket errors, SQLSTATE class 08 (connection exception) and 57P01-57P03 (server shutting down or starting). */
+const UNAVAILABLE_CODES = /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|08...|57P0[123])$/;
+const UNAVAILABLE_MESSAGES = /connection terminated|connection error|timeout exceeded when trying to connect|not queryable|the database system is/i;
+
+/**
+ * True when an error says the database could not be reached, rather than that the
+ * statement was wrong: worth waiting out, never a reason to dead-letter a record.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ('code' in e && typeof e.code === 'string' && UNAVAILABLE_CODES.test(e.code)) return true;
+    if (UNAVAILABLE_MESSAGES.test(e.message)) return true;
+    if (e instanceof AggregateError && e.errors.some(isDatabaseUnavailable)) return true;
+  }
+  return false;
 }

@@ -39,9 +39,10 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates `orderflow_test_<random>` on the server of serverUrl. */
-export async function createTestDatabase(serverUrl: string): Promise<TestDatabase> {
-  const name = `orderflow_test_${randomBytes(6).toString('hex')}`;
+/** Creates `<prefix>_<random>` (default `orderflow_test_<random>`) on the server of serverUrl. */
+export async function createTestDatabase(serverUrl: string, prefix = 'orderflow_test'): Promise<TestDatabase> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`database prefix ${JSON.stringify(prefix)} is not a plain lowercase identifier`);
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   await admin(serverUrl, `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;

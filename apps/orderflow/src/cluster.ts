@@ -1,0 +1,284 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { type Config, type ServiceName, SERVICE_PORTS, createRootLogger, ensurePostgresDatabase, isEntryPoint, loadConfig } from '@orderflow/platform';
+import { startWebUi, webUiEnv } from './web-ui.ts';
+
+/**
+ * Multi-process mode: every service as its own OS process (`node --import tsx
+ * services/<name>/main.ts`), sharing a real broker and PostgreSQL, as in production.
+ * `npm run start:cluster` runs it; tests call startCluster().
+ */
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** A shared broker and database on this machine unless the environment names others. */
+export const CLUSTER_DEFAULTS = {
+  NATS_URL: 'nats://127.0.0.1:4222',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orderflow',
+} as const;
+/** Start order matters only for reading logs: the read side first, the entry point last. */
+const SERVICES: readonly ServiceName[] = ['status', 'inventory', 'payment', 'shipping', 'notification', 'orchestrator', 'order'];
+const STOP_TIMEOUT_MS = 20_000;
+const KEPT_LINES = 40;
+
+export type Env = Record<string, string | undefined>;
+
+export interface ClusterOptions {
+  /** Laid over process.env; NATS_URL and DATABASE_URL get CLUSTER_DEFAULTS when unset (DATABASE_URL= keeps SQLite). */
+  env?: Env;
+  /** 'free': free ports picked now and kept across restarts. Else per-service overrides of the configured ports. */
+  ports?: 'free' | Partial<Record<ServiceName, number>>;
+  /** Each log line of a child; default: written to stdout prefixed with the service's name. */
+  output?: (service: ServiceName, line: string) => void;
+  /** A child that exited without stop(), kill() or restart() asking it to. */
+  onUnexpectedExit?: (service: ServiceName, code: number | null, signal: NodeJS.Signals | null) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface Cluster {
+  config: Config;
+  /** Service name → base URL. */
+  urls: Record<string, string>;
+  /** The environment every child was started with. */
+  env: Env;
+  /** Signals the service (SIGTERM: graceful; SIGKILL: a crash) and resolves with its exit code once it is gone. */
+  kill(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
+  /** Starts a service that is not running, on its port, and waits until it is ready. */
+  start(name: ServiceName): Promise<void>;
+  /** Stops one service gracefully and starts it again; without a name, every service. */
+  restart(name?: ServiceName): Promise<void>;
+  /** The entry point first (no new work), then every other service; each finishes what it has in flight. */
+  stop(): Promise<void>;
+  /** The last log lines of a service (diagnostics). */
+  lastLines(name: ServiceName): string[];
+  /** Process id of each running service. */
+  pids(): Partial<Record<ServiceName, number>>;
+}
+
+/** The environment the children get: yours, the cluster's defaults, then options.env. */
+export function clusterEnv(env: Env = {}): Env {
+  const merged: Env = { ...process.env, ...env };
+  for (const [name, value] of Object.entries(CLUSTER_DEFAULTS)) if (merged[name] === undefined) merged[name] = value;
+  return merged;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const env = clusterEnv(options.env);
+  const config = loadConfig(env);
+  if (config.bus.kind === 'embedded') {
+    throw new Error('the cluster needs a broker every process can reach: set NATS_URL or KAFKA_BROKERS (BUS=embedded works only in one process: npm start)');
+  }
+  if (config.database.url) await ensurePostgresDatabase(config.database.url);
+
+  const names = SERVICES.filter((name) => name !== 'orchestrator' || config.sagaMode === 'orchestration');
+  // 0 lets the service's own listen pick a free port, which it reports over IPC: no window
+  // in which another process could take a port chosen here. A restart keeps the port.
+  const ports = {} as Record<ServiceName, number>;
+  for (const name of names) ports[name] = options.ports === 'free' ? 0 : (options.ports?.[name] ?? config.ports[name]);
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const urls: Record<string, string> = {};
+
+  const output = options.output ?? ((name, line) => process.stdout.write(`${name.padEnd(12)} | ${line}\n`));
+  const children = new Map<ServiceName, { child: ChildProcess; exited: Promise<number | null>; expected: boolean }>();
+  const lines = new Map<ServiceName, string[]>(names.map((name) => [name, []]));
+
+  const spawnService = (name: ServiceName) => {
+    const entry = `${ROOT}services/${name}/main.ts`;
+    // CLUSTER_NODE_ARGS: extra flags for every service's node (--cpu-prof, --inspect=0, ...).
+    const nodeArgs = (env.CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, ['--max-semi-space-size=32', ...nodeArgs, '--import', 'tsx', entry], {
+      cwd: ROOT,
+      env: { ...env, [SERVICE_PORTS[name].variable]: String(ports[name]) },
+      // The IPC channel lets a child notice when this process is gone, and stop rather than linger.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const kept = lines.get(name) ?? [];
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        kept.push(line);
+        if (kept.length > KEPT_LINES) kept.shift();
+        output(name, line);
+      });
+    }
+    // runStandalone reports where it listens once it does.
+    child.on('message', (message: { type?: string; url?: string }) => {
+      if (message?.type !== 'listening' || !message.url) return;
+      const port = Number(new URL(message.url).port);
+      ports[name] = port;
+      urls[name] = `http://${shownHost}:${port}`;
+    });
+    const state = {
+      child,
+      expected: false,
+      exited: new Promise<number | null>((resolve) => {
+        child.once('exit', (code, signal) => {
+          if (!state.expected) options.onUnexpectedExit?.(name, code, signal);
+          resolve(code);
+        });
+        child.once('error', () => resolve(null));
+      }),
+    };
+    children.set(name, state);
+    return state;
+  };
+
+  const waitReady = async (name: ServiceName) => {
+    const state = children.get(name);
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+    let exited = false;
+    void state?.exited.then(() => {
+      exited = true;
+    });
+    for (;;) {
+      if (exited) throw new Error(`${name} exited before it was ready:\n${(lines.get(name) ?? []).join('\n')}`);
+      const url = ports[name] === 0 ? undefined : `http://${shownHost}:${ports[name]}`;
+      const ready =
+        url !== undefined &&
+        (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5_000) }).then(
+          (r) => r.ok,
+          () => false,
+        ));
+      if (url) urls[name] = url;
+      if (ready) return;
+      if (Date.now() > deadline) throw new Error(`${name} was not ready at ${urls[name]}/ready in time:\n${(lines.get(name) ?? []).join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const kill = async (name: ServiceName, signal: NodeJS.Signals = 'SIGTERM') => {
+    const state = children.get(name);
+    if (!state) return null;
+    state.expected = true;
+    if (state.child.exitCode === null && state.child.signalCode === null) state.child.kill(signal);
+    // A graceful stop that hangs is a bug to see, but must not hang the caller forever.
+    const timer = setTimeout(() => state.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const code = await state.exited;
+    clearTimeout(timer);
+    children.delete(name);
+    return code;
+  };
+
+  const start = async (name: ServiceName) => {
+    if (children.has(name)) throw new Error(`${name} is already running`);
+    spawnService(name);
+    await waitReady(name);
+  };
+
+  const stop = async () => {
+    await kill('order');
+    await Promise.all(names.map((name) => kill(name)));
+  };
+
+  try {
+    // Started together: each takes a second or two to load, and none depends on another being up.
+    await Promise.all(names.map((name) => start(name)));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    config,
+    urls,
+    env,
+    kill,
+    start,
+    async restart(name) {
+      if (name) {
+        await kill(name);
+        await start(name);
+        return;
+      }
+      await stop();
+      await Promise.all(names.map((n) => start(n)));
+    },
+    stop,
+    lastLines: (name) => [...(lines.get(name) ?? [])],
+    pids: () => Object.fromEntries([...children].flatMap(([name, state]) => (state.child.pid ? [[name, state.child.pid]] : []))),
+  };
+}
+
+/** A port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `npm run start:cluster`: start, print the URLs, forward SIGINT/SIGTERM, exit when every child has. */
+async function main() {
+  const startedAt = performance.now();
+  const env = clusterEnv();
+  // Children write to a pipe; keep their logs readable when ours is a terminal.
+  if ((env.LOG_FORMAT ?? 'auto') === 'auto' && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
+  const logger = createRootLogger(loadConfig(env));
+  let stopping = false;
+  let cluster: Cluster | undefined;
+  let web: Awaited<ReturnType<typeof startWebUi>> | undefined;
+  const shutdown = async (reason: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'stopping every service: each finishes its in-flight work');
+    await web?.stop();
+    await cluster?.stop();
+    logger.info('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+
+  try {
+    cluster = await startCluster({
+      env,
+      onUnexpectedExit: (name, code, signal) => {
+        if (stopping) return;
+        logger.error({ service: name, code, signal }, `${name} exited unexpectedly; stopping the cluster`);
+        void shutdown(`${name} exited`, 1);
+      },
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, `the cluster could not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  const { config, urls } = cluster;
+  const broker = config.bus.kind === 'nats' ? `NATS at ${config.bus.url} (streams ${config.bus.streamPrefix}_*)` : `Kafka at ${config.bus.kind === 'kafka' ? config.bus.brokers.join(',') : ''}`;
+  const database = config.database.url ? `PostgreSQL at ${redactUrl(config.database.url)}` : `SQLite in ${config.dataDir}`;
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  const out = [
+    '',
+    `orderflow cluster: ${Object.keys(urls).length} processes, ${broker}, ${database}, ${config.sagaMode} saga; ready in ${seconds}s`,
+    '',
+    ...Object.entries(urls).sort(([, a], [, b]) => a.localeCompare(b)).map(([name, url]) => `  ${name.padEnd(13)} ${url}   docs: ${url}/docs`),
+    '',
+    'Ctrl+C stops every service cleanly.',
+    '',
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (env.WEB_UI !== 'off') {
+    web = await startWebUi({ port: config.ports.web, hostname: config.host, env: webUiEnv(urls), logger }).catch((error: unknown) => {
+      logger.error({ err: error }, 'the web UI did not start; the services keep running');
+      return undefined;
+    });
+    if (web) process.stdout.write(`\n  web UI        ${web.url}\n\n`);
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+if (isEntryPoint(import.meta.url)) await main();

@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEvent } from '@orderflow/contracts';
+import type { Kysely } from 'kysely';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Bus, BusMessage } from '../bus/bus.ts';
+import { createEmbeddedBus } from '../bus/embedded-bus.ts';
+import { type ServiceDatabase, openDatabase } from '../database/database.ts';
+import type { PlatformTables } from '../database/platform-tables.ts';
+import { createTestDatabase, findTestPostgres } from '../database/test-databases.ts';
+import { createEventFactory } from './event-factory.ts';
+import { appendToOutbox, startOutboxRelay } from './outbox.ts';
+
+const logger = pino({ level: 'silent' });
+const events = createEventFactory('relay-test');
+const event = (seq: number) =>
+  events.create('OrderCreated', `order-${seq % 2}`, { customerId: `seq-${seq}`, items: [{ productId: 'p', quantity: 1, unitPrice: 1 }], total: 1, currency: 'USD' });
+const seqOf = (m: BusMessage) => {
+  const parsed = parseEvent(m.value);
+  return parsed.type === 'OrderCreated' ? Number(parsed.data.customerId.slice(4)) : Number.NaN;
+};
+
+/** A broker that is down for the first `failures` publishes; the one after a failure may have stored part of its batch. */
+function flakyBus(failures: number, partial: boolean): Bus & { stored: BusMessage[] } {
+  const inner = createEmbeddedBus({ file: ':memory:' });
+  const stored: BusMessage[] = [];
+  let left = failures;
+  return {
+    kind: inner.kind,
+    stored,
+    ensureTopics: (topics) => inner.ensureTopics(topics),
+    async publish(messages) {
+      if (left-- > 0) {
+        if (partial) stored.push(...messages.slice(0, 1)); // the broker had the first one when the connection broke
+        throw new Error('broker unavailable');
+      }
+      stored.push(...messages);
+    },
+    subscribe: (options) => inner.subscribe(options),
+    readAll: (topic) => inner.readAll(topic),
+    isReady: () => inner.isReady(),
+    close: () => inner.close(),
+  };
+}
+
+const waitUntil = async (condition: () => Promise<boolean>, what: string) => {
+  const deadline = Date.now() + 15_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+const postgres = await findTestPostgres();
+const targets: Array<[string, () => Promise<{ url?: string; dataDir: string; drop(): Promise<void> }>]> = [
+  [
+    'SQLite',
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'orderflow-relay-'));
+      return { dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    },
+  ],
+];
+if (postgres.url) {
+  const serverUrl = postgres.url;
+  targets.push(['PostgreSQL', async () => ({ ...(await createTestDatabase(serverUrl)), dataDir: ':memory:' })]);
+}
+
+describe.each(targets)('the outbox relay on %s, when the broker fails', (_name, makeTarget) => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  const open = async (): Promise<ServiceDatabase<object>> => {
+    const target = await makeTarget();
+    cleanups.push(target.drop);
+    const database = await openDatabase<object>({ service: 'relaytest', dataDir: target.dataDir, url: target.url, poolSize: 4 }, {});
+    cleanups.push(() => database.close());
+    return database;
+  };
+
+  it.each([
+    ['nothing of the batch', false],
+    ['part of the batch', true],
+  ])('keeps every row until a publish succeeds (the broker had %s), then publishes each in order and empties the outbox', async (_what, partial) => {
+    const database = await open();
+    const db = database.db as unknown as Kysely<PlatformTables>;
+    for (let seq = 1; seq <= 10; seq++) await db.transaction().execute((trx) => appendToOutbox(trx, [event(seq)]));
+    const bus = flakyBus(2, partial);
+
+    const relay = startOutboxRelay(db, bus, logger, { pollMs: 25, dialect: database.dialect });
+    cleanups.push(() => relay.stop());
+    await waitUntil(async () => (await db.selectFrom('outbox').select('id').execute()).length === 0, 'the outbox is empty');
+    await relay.drain();
+
+    // At least once: what the broker kept from a failed attempt comes again, in order after it.
+    const seqs = bus.stored.map(seqOf);
+    expect(seqs.slice(-10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(seqs.slice(0, -10)).toEqual(partial ? [1, 1] : []);
+  });
+});
