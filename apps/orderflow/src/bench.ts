@@ -29,6 +29,7 @@ figures as ratios.
   --concurrency C requests in flight when --rate is 0 (default 64)
   --warmup S      seconds of unmeasured load first (default 2)
   --partitions P  partitions per topic (default 3)
+  --mode M        choreography | orchestration: the saga mode (default choreography)
   --memory        SQLite databases in memory instead of files (single process only)
   --baseline      the raw broker hop chain instead of the system
   --hops H        hops in the chain (default 5, as an order's critical path:
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     warmup: { type: 'string', default: '2' },
     partitions: { type: 'string', default: '3' },
+    mode: { type: 'string', default: 'choreography' },
     memory: { type: 'boolean', default: false },
     baseline: { type: 'boolean', default: false },
     hops: { type: 'string', default: '5' },
@@ -95,6 +97,7 @@ const env: Record<string, string> = {
   BUS_PARTITIONS: values.partitions,
   BUS: broker,
   DATABASE_URL: '',
+  SAGA_MODE: values.mode,
 };
 if (broker === 'nats') {
   const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
@@ -178,7 +181,7 @@ const setup = values.baseline
   ? `${broker} broker, ${values.partitions} partitions, the chain's consumers and producer in this process`
   : `${broker} broker, ${processes === 'cluster' ? 'one process per service' : 'one process'}, ${database === 'postgres' ? 'PostgreSQL' : values.memory ? 'in-memory SQLite' : 'file SQLite'}, ${values.partitions} partitions`;
 const report = values.baseline ? await runBaseline() : await runSystem();
-process.stdout.write(`\n${JSON.stringify(report, null, 2)}\n`);
+process.stdout.write(`\n${JSON.stringify(values.baseline ? report : { sagaMode: values.mode, ...report }, null, 2)}\n`);
 await cleanup();
 process.exit(0);
 
