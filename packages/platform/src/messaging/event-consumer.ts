@@ -49,13 +49,15 @@ export function parseRecord(record: BusRecord): OrderflowMessage | undefined {
   } catch (error) {
     throw new PoisonRecordError(`record value is not JSON: ${errorText(error)}`);
   }
+  // A known type's schema includes the envelope: one validation on the hot path. The
+  // envelope alone is checked only to tell an unknown type from a broken record.
+  const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+  const event = typeof type === 'string' && isMessageType(type) ? MessageSchemas[type].safeParse(json) : undefined;
+  if (event?.success) return event.data as OrderflowMessage;
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success) throw new PoisonRecordError(`record is not an event envelope: ${envelope.error.message}`);
-  const type = envelope.data.type;
-  if (!isMessageType(type)) return undefined;
-  const event = MessageSchemas[type].safeParse(json);
-  if (!event.success) throw new PoisonRecordError(`${type} does not match its schema: ${event.error.message}`);
-  return event.data as OrderflowMessage;
+  if (!event) return undefined;
+  throw new PoisonRecordError(`${envelope.data.type} does not match its schema: ${event.error.message}`);
 }
 
 /**
