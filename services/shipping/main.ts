@@ -17,12 +17,12 @@ export async function startShippingService(options: ServiceOptions) {
     randomHex: () => randomBytes(4).toString('hex'),
     carrierDelayMs: config.shippingDelayMs,
   };
-  // In orchestration the orchestrator never asks for a shipment after a cancellation it has seen.
+  // One handler per step for the event (choreography) and the command (orchestration).
   await runtime.consume(
     'shipping',
     config.sagaMode === 'choreography'
       ? { PaymentCompleted: createShipment(deps), OrderCancelled: cancelShipment(deps) }
-      : { CreateShipment: createShipment(deps) },
+      : { CreateShipment: createShipment(deps), CancelShipment: cancelShipment(deps) },
   );
 
   return serveHttp(runtime, { description: 'Creates shipments with tracking numbers; can fail.', port: options.port }, (app) => {

@@ -20,6 +20,8 @@ export const CommandData = {
   RefundPayment: z.object({ reason: z.string().min(1) }),
   /** The field of PaymentCompleted that shipping reads. */
   CreateShipment: z.object({ customerId: z.string().min(1) }),
+  /** Same fields as OrderCancelled: void a shipment made, or make sure none will be. */
+  CancelShipment: z.object({ status: FailedOrderStatus, reason: z.string().min(1) }),
   /** The fields of PaymentCompleted that notification reads. */
   SendNotification: z.object({ customerId: z.string().min(1), amount: MinorUnits, currency: Currency }),
   /** The fields of Shipped that the order records. */
@@ -36,6 +38,7 @@ export const COMMAND_TOPIC: Record<CommandType, string> = {
   ProcessPayment: 'payment.commands',
   RefundPayment: 'payment.commands',
   CreateShipment: 'shipping.commands',
+  CancelShipment: 'shipping.commands',
   SendNotification: 'notification.commands',
   CompleteOrder: 'orders.commands',
   CancelOrder: 'orders.commands',

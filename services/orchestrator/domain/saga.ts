@@ -8,20 +8,20 @@ import type { CommandType, EventDataOf, FailedOrderStatus, MessageDataOf, OrderL
  * |-----------|---------------------------------|--------------------|--------------------|------------------|
  * | inventory | ReserveInventory                | InventoryConfirmed | InventoryRejected  | ReleaseInventory |
  * | payment   | ProcessPayment                  | PaymentCompleted   | PaymentFailed      | RefundPayment    |
- * | shipping  | CreateShipment (+SendNotification) | Shipped → CompleteOrder | ShipmentFailed | —              |
+ * | shipping  | CreateShipment (+SendNotification) | Shipped → CompleteOrder | ShipmentFailed | CancelShipment |
  *
  * A failure compensates the steps before it in reverse order and sends CancelOrder with
  * the failure's status. A customer's cancellation (OrderCancelled with status CANCELLED)
  * compensates every step already invoked, even after the saga completed (the cancel
- * reached the order before CompleteOrder did). There is no command to void a shipment:
- * a cancel that crosses CreateShipment leaves the shipment made, refunded and released. A step with no answer within the timeout is
- * sent again; after the last attempt the saga fails as that step would.
+ * reached the order before CompleteOrder did): a shipment made is then voided. A step
+ * with no answer within the timeout is sent again; after the last attempt the saga
+ * fails as that step would, and that step is compensated too (it may still act).
  */
 export const STEPS = [
   { name: 'inventory', invoke: 'ReserveInventory', compensate: 'ReleaseInventory', failedStatus: 'CANCELLED_NO_STOCK' },
   { name: 'payment', invoke: 'ProcessPayment', compensate: 'RefundPayment', failedStatus: 'PAYMENT_FAILED' },
-  { name: 'shipping', invoke: 'CreateShipment', compensate: null, failedStatus: 'SHIPMENT_FAILED' },
-] as const satisfies readonly { name: string; invoke: CommandType; compensate: CommandType | null; failedStatus: FailedOrderStatus }[];
+  { name: 'shipping', invoke: 'CreateShipment', compensate: 'CancelShipment', failedStatus: 'SHIPMENT_FAILED' },
+] as const satisfies readonly { name: string; invoke: CommandType; compensate: CommandType; failedStatus: FailedOrderStatus }[];
 
 export type StepName = (typeof STEPS)[number]['name'];
 export type SagaStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
@@ -99,20 +99,33 @@ function advanceTo(saga: Saga, step: number, ctx: SagaContext, message: string, 
   return record(next, ctx, message, [...invokeCommand(next, step), ...extra]);
 }
 
-/** Undo what was invoked, newest first. A step invoked but unanswered may still happen, so it is undone too. */
-function compensations(saga: Saga, reason: string, skip: StepName | null): CommandDraft[] {
-  const commands: CommandDraft[] = [];
-  for (const step of [...STEPS].reverse()) {
-    if (step.compensate === null || step.name === skip || !saga.invoked.includes(step.name)) continue;
-    commands.push(step.compensate === 'ReleaseInventory' ? { type: 'ReleaseInventory', data: { reason } } : { type: 'RefundPayment', data: { reason } });
+function compensateCommand(step: (typeof STEPS)[number], status: FailedOrderStatus, reason: string): CommandDraft {
+  switch (step.compensate) {
+    case 'ReleaseInventory':
+      return { type: 'ReleaseInventory', data: { reason } };
+    case 'RefundPayment':
+      return { type: 'RefundPayment', data: { reason } };
+    case 'CancelShipment':
+      return { type: 'CancelShipment', data: { status, reason } };
   }
-  return commands;
+}
+
+/**
+ * Undo what was invoked, newest first, because the order ended with `status`. A step
+ * invoked but unanswered may still happen, so it is undone too.
+ */
+function compensations(saga: Saga, status: FailedOrderStatus, reason: string, skip: StepName | null): CommandDraft[] {
+  return [...STEPS]
+    .reverse()
+    .filter((step) => step.name !== skip && saga.invoked.includes(step.name))
+    .map((step) => compensateCommand(step, status, reason));
 }
 
 function fail(saga: Saga, ctx: SagaContext, message: string, failedStep: StepName, reason: string, stepRejected: boolean): SagaDecision {
   const step = STEPS.find((s) => s.name === failedStep)!;
   // A step that said no did nothing to undo; a step that timed out may still act.
-  const commands = [...compensations(saga, step.failedStatus, stepRejected ? failedStep : null), { type: 'CancelOrder' as const, data: { status: step.failedStatus, reason } }];
+  const undo = compensations(saga, step.failedStatus, step.failedStatus, stepRejected ? failedStep : null);
+  const commands = [...undo, { type: 'CancelOrder' as const, data: { status: step.failedStatus, reason } }];
   return record({ ...saga, status: 'FAILED', deadline: null, outcome: reason }, ctx, message, commands);
 }
 
@@ -173,7 +186,7 @@ export function decideSaga(saga: Saga | undefined, orderId: string, message: Sag
       // before CompleteOrder reached it wins over a completion decided here, so a
       // completed saga is compensated too. A failed saga has compensated already.
       if (message.data.status !== 'CANCELLED' || (saga.status !== 'RUNNING' && saga.status !== 'COMPLETED')) return ignore(saga);
-      return record({ ...saga, status: 'CANCELLED', deadline: null, outcome: message.data.reason }, ctx, message.type, compensations(saga, 'ORDER_CANCELLED', null));
+      return record({ ...saga, status: 'CANCELLED', deadline: null, outcome: message.data.reason }, ctx, message.type, compensations(saga, 'CANCELLED', 'ORDER_CANCELLED', null));
     case 'StepTimedOut': {
       if (saga.status !== 'RUNNING' || saga.deadline === null || ctx.now.getTime() < Date.parse(saga.deadline)) return ignore(saga);
       const step = STEPS[saga.step]!;

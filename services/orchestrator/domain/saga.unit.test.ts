@@ -112,10 +112,19 @@ describe('the order saga', () => {
       expect(types(when(given(created, { type: 'InventoryConfirmed' }).saga, cancelled))).toEqual(['RefundPayment', 'ReleaseInventory']);
     });
 
-    it('after the saga completed (the cancel reached the order first): refunds and releases', () => {
+    it('while the shipment is awaited: voids it (it may still be made), refunds and releases', () => {
+      const decision = when(given(created, { type: 'InventoryConfirmed' }, { type: 'PaymentCompleted' }).saga, cancelled);
+      expect(decision.commands).toEqual([
+        { type: 'CancelShipment', data: { status: 'CANCELLED', reason: 'ORDER_CANCELLED' } },
+        { type: 'RefundPayment', data: { reason: 'ORDER_CANCELLED' } },
+        { type: 'ReleaseInventory', data: { reason: 'ORDER_CANCELLED' } },
+      ]);
+    });
+
+    it('after the saga completed (the cancel reached the order first): voids the shipment, refunds and releases', () => {
       const { saga } = given(created, { type: 'InventoryConfirmed' }, { type: 'PaymentCompleted' }, shipped);
       const decision = when(saga, cancelled);
-      expect(types(decision)).toEqual(['RefundPayment', 'ReleaseInventory']);
+      expect(types(decision)).toEqual(['CancelShipment', 'RefundPayment', 'ReleaseInventory']);
       expect(decision.saga?.status).toBe('CANCELLED');
     });
 
@@ -181,6 +190,19 @@ describe('the order saga', () => {
       expect(types(decision)).toEqual(['RefundPayment', 'ReleaseInventory', 'CancelOrder']);
       expect(decision.commands[2]).toEqual({ type: 'CancelOrder', data: { status: 'PAYMENT_FAILED', reason: 'TIMEOUT: no answer to ProcessPayment after 3 attempts' } });
       expect(decision.saga).toMatchObject({ status: 'FAILED', deadline: null });
+    });
+
+    it('a shipment never answered is cancelled with the failure, so a late one is voided or never made', () => {
+      let saga = given(created, { type: 'InventoryConfirmed' }, { type: 'PaymentCompleted' }).saga;
+      let at = t0.getTime();
+      for (let attempt = 2; attempt <= 3; attempt++) saga = when(saga, { type: 'StepTimedOut' }, new Date((at += 1_000))).saga;
+      const decision = when(saga, { type: 'StepTimedOut' }, new Date(at + 1_000));
+      expect(decision.commands).toEqual([
+        { type: 'CancelShipment', data: { status: 'SHIPMENT_FAILED', reason: 'SHIPMENT_FAILED' } },
+        { type: 'RefundPayment', data: { reason: 'SHIPMENT_FAILED' } },
+        { type: 'ReleaseInventory', data: { reason: 'SHIPMENT_FAILED' } },
+        { type: 'CancelOrder', data: { status: 'SHIPMENT_FAILED', reason: 'TIMEOUT: no answer to CreateShipment after 3 attempts' } },
+      ]);
     });
 
     it('a finished saga never times out', () => {

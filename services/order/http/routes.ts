@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { decideCancel } from '../domain/order.ts';
 import { type PriceList, priceOrder } from '../domain/place-order.ts';
 import { toOrderEvent } from '../handlers/track-order-progress.ts';
-import { insertOrder, loadOrder, updateOrder } from '../store/order-store.ts';
+import { StaleOrderError, insertOrder, loadOrder, updateOrder } from '../store/order-store.ts';
 import type { OrderDatabase } from '../store/schema.ts';
 import { OrderRequestBody, toOrderRequest } from './order-request.ts';
 import type { OutboxRelay } from '@orderflow/platform';
@@ -34,6 +34,8 @@ const OrderBody = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+/** A cancel races the saga at most a few steps: each retry sees a newer status. */
+const CANCEL_ATTEMPTS = 5;
 const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
 
 /** Thrown inside the transaction to roll it back when the idempotency key already exists. */
@@ -174,14 +176,25 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
     },
     async (request, reply) => {
       const { orderId } = request.params;
-      await db.transaction().execute(async (trx) => {
-        const order = await loadOrder(trx, orderId);
-        if (!order) throw new ApiError(404, 'NOT_FOUND', `orderId: no order ${orderId}`);
-        const cancel = decideCancel(order);
-        if (!cancel.ok) throw new ApiError(409, 'NOT_CANCELLABLE', `status: ${cancel.reason}`);
-        await updateOrder(trx, cancel.decision.order, order.status, deps.now());
-        await appendToOutbox(trx, cancel.decision.events.map((draft) => toOrderEvent(deps.events, orderId, draft)));
-      });
+      const cancelOnce = () =>
+        db.transaction().execute(async (trx) => {
+          const order = await loadOrder(trx, orderId);
+          if (!order) throw new ApiError(404, 'NOT_FOUND', `orderId: no order ${orderId}`);
+          const cancel = decideCancel(order);
+          if (!cancel.ok) throw new ApiError(409, 'NOT_CANCELLABLE', `status: ${cancel.reason}`);
+          await updateOrder(trx, cancel.decision.order, order.status, deps.now());
+          await appendToOutbox(trx, cancel.decision.events.map((draft) => toOrderEvent(deps.events, orderId, draft)));
+        });
+      // The saga may move the order on between our read and our write (PostgreSQL runs
+      // them concurrently): decide again on the fresh status, which may now refuse.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await cancelOnce();
+          break;
+        } catch (error) {
+          if (!(error instanceof StaleOrderError) || attempt === CANCEL_ATTEMPTS) throw error;
+        }
+      }
       deps.relay.wake();
       return reply.status(202).send({ orderId, status: 'CANCELLED' as const });
     },

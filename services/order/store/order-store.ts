@@ -60,5 +60,13 @@ export async function updateOrder(db: Db, order: Order, decidedFrom: OrderStatus
     .where('order_id', '=', order.orderId)
     .where('status', '=', decidedFrom)
     .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) throw new Error(`order ${order.orderId} changed while it was being decided; retrying`);
+  if (Number(result.numUpdatedRows) !== 1) throw new StaleOrderError(order.orderId);
+}
+
+/** The order changed between reading it and saving a decision made from it: decide again on fresh state. */
+export class StaleOrderError extends Error {
+  override readonly name = 'StaleOrderError';
+  constructor(orderId: string) {
+    super(`order ${orderId} changed while it was being decided; retrying`);
+  }
 }

@@ -53,10 +53,10 @@ export const createShipment =
       : [deps.events.create('ShipmentFailed', orderId, { reason: decision.reason }, event)];
   };
 
-/** OrderCancelled → void a shipment that crossed the cancellation, or make sure none is made. */
+/** OrderCancelled or CancelShipment → void a shipment that crossed the cancellation, or make sure none is made. */
 export const cancelShipment =
   (deps: ShippingDeps) =>
-  async (event: MessageOf<'OrderCancelled'>, trx: Transaction<ShippingDatabase>): Promise<OrderflowMessage[]> => {
+  async (event: MessageOf<'OrderCancelled' | 'CancelShipment'>, trx: Transaction<ShippingDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     const shipment = await findShipment(trx, orderId);
     const now = deps.now();
