@@ -33,6 +33,32 @@ const types = {
     oid === pg.types.builtins.INT8 && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
+/** Statements worth preparing: one data statement (Kysely's queries), never DDL or a script. */
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b[^;]*$/i;
+/** Distinct statement texts prepared; beyond this (unexpected) the rest run unnamed. */
+const MAX_PREPARED = 500;
+const statementNames = new Map<string, string>();
+
+/**
+ * A client that runs each data statement as a named prepared statement, so PostgreSQL
+ * parses and plans it once per connection instead of on every execution (a service runs
+ * a few dozen query shapes over and over). Kysely sends every query as (text, values).
+ * Behind PgBouncer in transaction mode this needs PgBouncer 1.21+ (max_prepared_statements).
+ */
+class PreparingClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; only (text, values) is changed
+  override query(...args: any[]): any {
+    const [text, values] = args;
+    if (args.length === 2 && typeof text === 'string' && Array.isArray(values) && PREPARABLE.test(text)) {
+      let name = statementNames.get(text);
+      if (name === undefined && statementNames.size < MAX_PREPARED) statementNames.set(text, (name = `orderflow_${statementNames.size + 1}`));
+      if (name !== undefined) return super.query({ name, text, values });
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: see above
+    return (super.query as any)(...args);
+  }
+}
+
 /**
  * A Kysely instance whose every connection works in the service's schema: the pool
  * sets `search_path` at connect, so the services' unqualified queries and migrations
@@ -47,6 +73,7 @@ export async function openPostgres<DB>(options: PostgresOptions): Promise<Kysely
     connectionTimeoutMillis: 5_000,
     options: `-c search_path=${options.schema}`,
     types,
+    Client: PreparingClient,
   });
   // An idle client's error (server restart) would otherwise crash the process; the
   // next query gets a fresh connection or fails where it can be handled.
