@@ -1,7 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
 import { databaseContract } from './database-contract.ts';
+import { openDatabase } from './database.ts';
+import type { PlatformTables } from './platform-tables.ts';
 import { createTestDatabase, findTestPostgres } from './test-databases.ts';
 
 databaseContract(
@@ -29,4 +33,26 @@ if (serverUrl) {
     },
     { replicas: true },
   );
+}
+
+if (serverUrl) {
+  describe('PostgreSQL statements', () => {
+    it('are prepared once per connection and reused with new values', async () => {
+      const server = await createTestDatabase(serverUrl);
+      const database = await openDatabase<PlatformTables>({ service: 'prepared', dataDir: ':memory:', url: server.url, poolSize: 1 }, {});
+      try {
+        const { db } = database;
+        for (const id of ['a', 'b', 'c']) {
+          await db.insertInto('inbox').values({ consumer_group: 'g', message_id: id, processed_at: '2026-01-01T00:00:00.000Z' }).execute();
+        }
+        // One pooled connection: this query runs where the inserts ran.
+        const { rows } = await sql<{ statement: string }>`select statement from pg_prepared_statements where statement like ${'insert into "inbox"%'}`.execute(db);
+        expect(rows).toHaveLength(1);
+        expect(await db.selectFrom('inbox').select('message_id').orderBy('message_id').execute()).toEqual([{ message_id: 'a' }, { message_id: 'b' }, { message_id: 'c' }]);
+      } finally {
+        await database.close();
+        await server.drop();
+      }
+    });
+  });
 }
