@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { StatusSocketMessage } from '@orderflow/contracts';
+import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
 import { type Bus, SERVICE_PORTS, createBus, deleteNatsStreams, loadConfig } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
@@ -26,7 +26,8 @@ figures as ratios.
                   completedPerSecond counts completions while the load runs; what a
                   backlog completes afterwards is completedAfterLoad
   --duration S    seconds of load (default 10)
-  --concurrency C requests in flight when --rate is 0 (default 64)
+  --concurrency C orders in flight when --rate is 0 (default 64): each worker places an
+                  order and waits until it has ended before placing the next
   --warmup S      seconds of unmeasured load first (default 2)
   --partitions P  partitions per topic (default 3)
   --mode M        choreography | orchestration: the saga mode (default choreography)
@@ -120,12 +121,35 @@ let measuring = false;
 let completed = 0;
 let failed = 0;
 let refused = 0;
+let endedOtherwise = 0;
 
 function settle(started: number, done: number) {
   if (!measuring) return;
   completed++;
   latencies.push(done - started);
 }
+
+/**
+ * Closed loop (--rate 0): each of --concurrency workers waits until its order (or chain)
+ * has finished before it sends the next, so the work in flight stays bounded and the
+ * figure is what the system completes, not what it accepts and leaves queued.
+ */
+const closedLoop = () => rate === 0;
+const FINISH_TIMEOUT_MS = 30_000;
+const finishers = new Map<string, () => void>();
+const finished = (key: string) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      finishers.delete(key);
+      resolve();
+    }, FINISH_TIMEOUT_MS);
+    finishers.set(key, () => {
+      clearTimeout(timer);
+      finishers.delete(key);
+      resolve();
+    });
+  });
+const finish = (key: string) => finishers.get(key)?.();
 
 async function drive(seconds: number, placeOne: () => Promise<void>): Promise<void> {
   const until = performance.now() + seconds * 1000;
@@ -176,7 +200,7 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
   };
 }
 
-const mode = rate > 0 ? `${rate}/s` : `as fast as possible (${concurrency} in flight)`;
+const mode = rate > 0 ? `${rate}/s` : `as fast as possible, ${concurrency} orders in flight (each worker waits for its order to end)`;
 const setup = values.baseline
   ? `${broker} broker, ${values.partitions} partitions, the chain's consumers and producer in this process`
   : `${broker} broker, ${processes === 'cluster' ? 'one process per service' : 'one process'}, ${database === 'postgres' ? 'PostgreSQL' : values.memory ? 'in-memory SQLite' : 'file SQLite'}, ${values.partitions} partitions`;
@@ -253,7 +277,15 @@ async function runSystem() {
   await new Promise((resolve) => socket.once('open', resolve));
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as StatusSocketMessage;
-    if (message.type !== 'order_update' || message.order.status !== 'COMPLETED') return;
+    if (message.type !== 'order_update' || !isTerminal(message.order.status)) return;
+    if (message.order.status !== 'COMPLETED') {
+      // Not expected (no failure injection, ample stock): counted, and its worker moves on.
+      endedOtherwise++;
+      sentAt.delete(message.order.orderId);
+      finish(message.order.orderId);
+      return;
+    }
+    finish(message.order.orderId);
     const started = sentAt.get(message.order.orderId);
     // Under load the WebSocket can beat the POST's response: settle it when that arrives.
     if (started === undefined) completedEarly.set(message.order.orderId, performance.now());
@@ -274,7 +306,10 @@ async function runSystem() {
       else if (completedEarly.has(result.orderId)) {
         settle(started, completedEarly.get(result.orderId)!);
         completedEarly.delete(result.orderId);
-      } else sentAt.set(result.orderId, started);
+      } else {
+        sentAt.set(result.orderId, started);
+        if (closedLoop()) await finished(result.orderId);
+      }
     } catch {
       failed++;
     }
@@ -290,6 +325,7 @@ async function runSystem() {
     ...figures,
     refused,
     failedRequests: failed,
+    endedOtherwise,
     systemPeakRssMiB: Number((await target.peakRssMiB()).toFixed(0)),
     node: process.version,
   };
@@ -328,6 +364,7 @@ async function runBaseline() {
         if (started === undefined) return;
         sentAt.delete(record.key);
         settle(started, performance.now());
+        finish(record.key);
       },
     });
   }
@@ -338,8 +375,10 @@ async function runBaseline() {
   const placeOne = async () => {
     const key = `hop-${runId}-${seq++}`;
     sentAt.set(key, performance.now());
+    const done = closedLoop() ? finished(key) : undefined;
     try {
       await bus.publish([{ topic: topics[0]!, key, value: JSON.stringify({ key, sentAt: Date.now() }), headers: { 'event-type': 'BenchHop' } }]);
+      await done;
     } catch {
       sentAt.delete(key);
       failed++;
