@@ -26,6 +26,7 @@ export async function startStatusService(options: ServiceOptions): Promise<Runni
   });
   // Registered with the runtime so that stop() closes it and the admin API can replay through it.
   runtime.consumers.push(consumer);
+  metrics.watchLag(consumer.group, consumer.subscription);
   let caughtUp = false;
   void consumer.subscription.caughtUp().then(() => {
     caughtUp = true;

@@ -1,6 +1,6 @@
 import { COMMAND_TOPICS, EVENT_TOPICS } from '@orderflow/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestSystem, placeOrder, request, sleep, startTestSystem, stockOf, waitForView } from './harness.ts';
+import { type TestSystem, eventually, placeOrder, request, sleep, startTestSystem, stockOf, waitForView } from './harness.ts';
 
 describe('idempotency', () => {
   let t: TestSystem;
@@ -34,6 +34,19 @@ describe('idempotency', () => {
     expect(after.timeline).toHaveLength(done.timeline.length);
     const metrics = (await request<string>(`${t.urls.inventory}/metrics`)).body;
     expect(metrics).toMatch(/orderflow_events_processed_total\{[^}]*outcome="duplicate"[^}]*\} [1-9]/);
+  });
+
+  it('/metrics reports each consumer group\'s lag per partition, 0 once everything is handled', async () => {
+    const placed = await placeOrder(t.urls, { customerId: 'ivan', items: [{ productId: 'product-3', quantity: 1 }] });
+    await waitForView(t.urls, placed.body.orderId, (v) => v.status === 'COMPLETED' && v.steps.notification?.state === 'done', 'COMPLETED');
+    const lagOf = async (url: string) =>
+      [...(await request<string>(`${url}/metrics`)).body.matchAll(/^orderflow_consumer_lag\{([^}]*)\} (\d+)/gm)].map((m) => ({ labels: m[1] ?? '', value: Number(m[2]) }));
+    await eventually(async () => ((await lagOf(t.urls.inventory!)).some((l) => l.value > 0) ? undefined : true), 'inventory to have no lag');
+    const inventory = await lagOf(t.urls.inventory!);
+    expect(inventory.length).toBeGreaterThanOrEqual(3);
+    expect(inventory.some((l) => /group="inventory"/.test(l.labels) && /topic="[a-z.]+"/.test(l.labels) && /partition="\d+"/.test(l.labels))).toBe(true);
+    const status = await lagOf(t.urls.status!);
+    expect(status.some((l) => /group="status"/.test(l.labels))).toBe(true);
   });
 
   it('Idempotency-Key: the same request twice makes one order; another body with the same key is refused', async () => {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Subscription } from './bus/bus.ts';
 
 export interface ServiceMetrics {
   registry: Registry;
@@ -7,13 +8,20 @@ export interface ServiceMetrics {
   deadLetters: Counter<'group' | 'topic'>;
   eventsPublished: Counter<never>;
   ordersByStatus: Gauge<'status'>;
+  consumerLag: Gauge<'group' | 'topic' | 'partition'>;
+  /** Reports a consumer group's lag at every scrape. */
+  watchLag(group: string, subscription: Pick<Subscription, 'lag'>): void;
 }
+
+/** A scrape does not wait longer for a broker's answer: a group it cannot ask has no sample. */
+const LAG_TIMEOUT_MS = 2_000;
 
 /** A registry per service (several share one process in embedded mode). */
 export function createServiceMetrics(service: string): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: 'orderflow_' });
+  const lagSources: { group: string; subscription: Pick<Subscription, 'lag'> }[] = [];
   return {
     registry,
     handlerLatency: new Histogram({
@@ -46,5 +54,24 @@ export function createServiceMetrics(service: string): ServiceMetrics {
       labelNames: ['status'],
       registers: [registry],
     }),
+    consumerLag: new Gauge({
+      name: 'orderflow_consumer_lag',
+      help: 'Records a consumer group has not handled yet, per partition (partition="all": the whole topic), asked of the broker at scrape time',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const { group, subscription } of lagSources) {
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), LAG_TIMEOUT_MS)));
+          const lags = await Promise.race([subscription.lag().catch(() => undefined), timeout]);
+          clearTimeout(timer);
+          for (const lag of lags ?? []) this.set({ group, topic: lag.topic, partition: lag.partition === null ? 'all' : String(lag.partition) }, lag.records);
+        }
+      },
+    }),
+    watchLag(group, subscription) {
+      lagSources.push({ group, subscription });
+    },
   };
 }

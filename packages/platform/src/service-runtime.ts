@@ -81,6 +81,7 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
         handlers,
       );
       consumers.push(consumer);
+      metrics.watchLag(group, consumer.subscription);
       return consumer;
     },
     async readiness() {

@@ -326,5 +326,56 @@ export function busContract(name: string, makeBus: MakeBus, options: ContractOpt
         expect(seen.sort()).toEqual(keys(6).map((key) => `new-${key}`).sort());
       });
     });
+
+    describe('lag', () => {
+      const total = (lags: { records: number }[]) => lags.reduce((sum, l) => sum + l.records, 0);
+      async function eventuallyLag(subscription: { lag(): Promise<{ records: number }[]> }, expected: number, what: string) {
+        const deadline = Date.now() + settleMs;
+        let last = -1;
+        while ((last = total(await subscription.lag())) !== expected) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: lag ${last}, expected ${expected}`);
+          await sleep(25);
+        }
+      }
+
+      it('given a group held up on its first record, when more arrive, then its lag counts every record not committed, and falls to 0 once handled', async () => {
+        newScope();
+        const bus = await openBus();
+        let release: () => void = () => {};
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let handled = 0;
+        const subscription = await bus.subscribe({
+          group: 'lagging',
+          topics: [topic],
+          handle: async () => {
+            await gate;
+            handled++;
+          },
+        });
+        try {
+          await sleep(bus.kind === 'kafka' ? settleMs / 2 : 50); // the group owns its partitions
+          await bus.publish(['a', 'b', 'c'].map((value) => message('one-key', value)));
+
+          await eventuallyLag(subscription, 3, 'the three records count as lag (one in flight, two waiting)');
+          const lags = await subscription.lag();
+          expect(lags.every((l) => l.topic === topic)).toBe(true);
+          expect(lags.filter((l) => l.records > 0)).toHaveLength(1); // one key: one partition
+        } finally {
+          release();
+        }
+        await waitUntil(() => handled === 3, 'the records are handled');
+        await eventuallyLag(subscription, 0, 'the lag is 0');
+      });
+
+      it('given a replay, when it has read everything, then its lag is 0', async () => {
+        newScope();
+        const bus = await openBus();
+        await bus.publish(keys(10).map((key) => message(key, key)));
+        const subscription = await bus.subscribe({ group: 'view', topics: [topic], replay: true, handle: async () => undefined });
+        await subscription.caughtUp();
+        await eventuallyLag(subscription, 0, 'the replay has no lag');
+        await subscription.close();
+      });
+    });
   });
 }

@@ -51,6 +51,18 @@ export interface Subscription {
   close(): Promise<void>;
   /** Resolves once every record present at subscribe time has been handled. */
   caughtUp(): Promise<void>;
+  /**
+   * The group's lag: per partition of its topics, records after the group's committed
+   * position (the one in flight included). A replay counts from what it has handled.
+   */
+  lag(): Promise<PartitionLag[]>;
+}
+
+export interface PartitionLag {
+  topic: string;
+  /** null when the broker reports the topic as a whole (a NATS replay). */
+  partition: number | null;
+  records: number;
 }
 
 export interface Bus {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Bus, BusMessage, BusRecord, RetryPolicy, SubscribeOptions, Subscription } from './bus.ts';
+import type { Bus, BusMessage, BusRecord, PartitionLag, RetryPolicy, SubscribeOptions, Subscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
 import { type DeliveryHooks, deliver } from './delivery.ts';
 import { partitionFor } from './partitioner.ts';
@@ -240,6 +240,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       return {
         close: () => joined.leave(member),
         caughtUp: () => joined.caughtUp(targets),
+        lag: async () => joined.lag(subscribeOptions.topics),
       } satisfies Subscription;
     },
     async readAll(topic) {
@@ -325,6 +326,15 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
         if (!behind || closed) return;
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
+    }
+
+    lag(topicNames: readonly string[]): PartitionLag[] {
+      return topicNames.flatMap((topic) =>
+        topics.get(topic)!.next.map((end, partition) => {
+          const worker = this.workers.get(`${topic}/${partition}`);
+          return { topic, partition, records: Math.max(0, end - (worker?.position ?? this.committed(topic, partition))) };
+        }),
+      );
     }
 
     committed(topic: string, partition: number): number {

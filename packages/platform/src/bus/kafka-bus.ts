@@ -4,7 +4,7 @@ import { deadLetterTopic } from '@orderflow/contracts';
 // knows kafkajs, so @confluentinc/kafka-javascript's KafkaJS-compatible API can replace it.
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, IHeaders, KafkaMessage, Message, SASLOptions } from 'kafkajs';
-import type { Bus, BusRecord, Subscription } from './bus.ts';
+import type { Bus, BusRecord, PartitionLag, Subscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
 import { deliver } from './delivery.ts';
 
@@ -129,17 +129,19 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     for (const t of wanted) known.add(t);
   };
 
-  /** Each partition's end (the next offset) for partitions holding records, keyed `topic/partition`. */
-  const endOffsets = async (topics: readonly string[]) => {
+  /** Each partition's first (low) and next (high) offset. */
+  const watermarks = async (topics: readonly string[]) => {
     const a = await connectedAdmin();
-    const ends = new Map<string, bigint>();
+    const marks: { topic: string; partition: number; low: bigint; high: bigint }[] = [];
     for (const topic of topics) {
-      for (const p of await a.fetchTopicOffsets(topic)) {
-        if (BigInt(p.high) > BigInt(p.low)) ends.set(`${topic}/${p.partition}`, BigInt(p.high));
-      }
+      for (const p of await a.fetchTopicOffsets(topic)) marks.push({ topic, partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) });
     }
-    return ends;
+    return marks;
   };
+
+  /** Each partition's end (the next offset) for partitions holding records, keyed `topic/partition`. */
+  const endOffsets = async (topics: readonly string[]) =>
+    new Map((await watermarks(topics)).filter((m) => m.high > m.low).map((m) => [`${m.topic}/${m.partition}`, m.high]));
 
   const committedOffsets = async (groupId: string, topics: readonly string[]) => {
     const committed = new Map<string, bigint>();
@@ -223,6 +225,15 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           await consumer.disconnect(); // waits for the eachMessage in flight
           subscriptions.delete(subscription);
           if (replay) await admin.deleteGroups([groupId]).catch(() => undefined);
+        },
+        async lag(): Promise<PartitionLag[]> {
+          // A replay commits nothing: its position is what this process handled.
+          const committed = replay ? positions : await committedOffsets(groupId, topics);
+          return (await watermarks(topics)).map(({ topic, partition, low, high }) => {
+            const position = committed.get(`${topic}/${partition}`) ?? -1n;
+            const from = position >= 0n ? position : fromBeginning ? low : high;
+            return { topic, partition, records: Number(high > from ? high - from : 0n) };
+          });
         },
         async caughtUp() {
           for (let round = 0; ; round++) {

@@ -16,7 +16,7 @@ import {
 } from '@nats-io/jetstream';
 import { type NatsConnection, connect, headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import { deadLetterTopic } from '@orderflow/contracts';
-import type { Bus, BusMessage, BusRecord, SubscribeOptions, Subscription } from './bus.ts';
+import type { Bus, BusMessage, BusRecord, PartitionLag, SubscribeOptions, Subscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
 import { type DeliveryHooks, deliver } from './delivery.ts';
 import { partitionFor } from './partitioner.ts';
@@ -219,6 +219,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
       subscriptions.add(subscription);
       return {
         caughtUp: () => subscription.caughtUp(),
+        lag: () => subscription.lag(),
         close: async () => {
           await subscription.close();
           subscriptions.delete(subscription);
@@ -284,6 +285,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
 
     interface PartitionTarget {
       topic: string;
+      partition: number;
       consumer: Consumer;
       /** Stream sequence of the partition's last record at subscribe time; 0 when empty. */
       end: number;
@@ -309,7 +311,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
           await jsm.consumers.add(meta.stream, config).catch(() => jsm.consumers.info(meta.stream, name));
         });
         const last = await jsm.streams.getMessage(meta.stream, { last_by_subj: subjectOf(meta.topic, partition) });
-        targets.push({ topic: meta.topic, consumer: await js.consumers.get(meta.stream, name), end: last?.seq ?? 0, handled: 0 });
+        targets.push({ topic: meta.topic, partition, consumer: await js.consumers.get(meta.stream, name), end: last?.seq ?? 0, handled: 0 });
       }
     }
 
@@ -379,6 +381,15 @@ export function createNatsBus(options: NatsBusOptions): Bus {
         for (const messages of iterators) messages.stop();
         await loops;
       },
+      async lag(): Promise<PartitionLag[]> {
+        // The durable consumer's own count: not yet delivered plus delivered and unacknowledged.
+        return Promise.all(
+          targets.map(async (t) => {
+            const info = await t.consumer.info();
+            return { topic: t.topic, partition: t.partition, records: info.num_pending + info.num_ack_pending };
+          }),
+        );
+      },
       async caughtUp() {
         for (let round = 0; ; round++) {
           if (closing || closed) return;
@@ -387,7 +398,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
           if (round % 4 === 3) {
             // Another member of the group may have handled those records: ask the server.
             for (const target of behind) {
-              const info = await target.consumer.info(true).catch(() => undefined);
+              const info = await target.consumer.info().catch(() => undefined);
               if (info && (info.ack_floor.stream_seq >= target.end || (info.num_pending === 0 && info.num_ack_pending === 0))) {
                 target.handled = Math.max(target.handled, target.end);
               }
@@ -453,6 +464,15 @@ export function createNatsBus(options: NatsBusOptions): Bus {
       },
       async caughtUp() {
         while (!closing && !closed && targets.some((t) => t.handled < t.end)) await sleep(10);
+      },
+      async lag(): Promise<PartitionLag[]> {
+        // An ordered consumer reads the whole stream (every partition's subject) in sequence.
+        return Promise.all(
+          targets.map(async (t) => {
+            const { state } = await jsm.streams.info(t.meta.stream);
+            return { topic: t.meta.topic, partition: null, records: Math.max(0, state.last_seq - Math.max(t.handled, state.first_seq - 1)) };
+          }),
+        );
       },
     };
   }
