@@ -17,7 +17,7 @@ export default defineConfig(async () => {
   return {
     test: {
       projects: [
-        { test: { name: 'unit', include: ['packages/**/*.unit.test.ts', 'services/**/*.unit.test.ts'], exclude: ['**/node_modules/**'] } },
+        { test: { name: 'unit', include: ['packages/**/*.unit.test.ts', 'services/**/*.unit.test.ts', 'apps/orderflow/**/*.unit.test.ts'], exclude: ['**/node_modules/**'] } },
         {
           test: {
             name: 'int',
@@ -38,6 +38,20 @@ export default defineConfig(async () => {
             fileParallelism: false,
           },
         })),
+        {
+          test: {
+            // The same suite against the services spread over two threads, as npm start
+            // runs them on a machine with more than one core (choreography: the thread
+            // boundary is the broker's, whichever saga mode drives the messages).
+            name: 'e2e-threads',
+            include: ['tests/e2e/**/*.e2e.test.ts'],
+            exclude: ['**/node_modules/**', 'tests/e2e/postgres.e2e.test.ts'],
+            env: { SAGA_MODE: 'choreography', E2E_TARGET: 'threads' },
+            testTimeout: 60_000,
+            hookTimeout: 60_000,
+            fileParallelism: false,
+          },
+        },
         // The same suite again against every service as its own process on NATS and
         // PostgreSQL (npm run start:cluster), after the in-process projects and one mode at
         // a time: each file starts six or seven processes. Left out: postgres.e2e.test.ts

@@ -7,16 +7,18 @@ import { type Bus, type ServiceName, createBus, createRootLogger, deleteNatsStre
 import WebSocket from 'ws';
 import { type Cluster, startCluster } from '../../apps/orderflow/src/cluster.ts';
 import { startSystem } from '../../apps/orderflow/src/system.ts';
+import { startThreadedSystem, threadServices } from '../../apps/orderflow/src/threaded-system.ts';
 import { createTestDatabase, findTestPostgres } from '../../packages/platform/src/database/test-databases.ts';
 
 /** The saga mode of this run (the vitest project sets SAGA_MODE). */
 export const sagaMode = process.env.SAGA_MODE === 'orchestration' ? 'orchestration' : 'choreography';
 /**
  * What the suites run against (the vitest project sets E2E_TARGET): every service in
- * this process on the embedded broker, or every service as its own process on NATS and
- * PostgreSQL (npm run start:cluster).
+ * this process on the embedded broker, in one thread or spread over two as `npm start`
+ * does (threads), or every service as its own process on NATS and PostgreSQL (npm run
+ * start:cluster).
  */
-export const e2eTarget = process.env.E2E_TARGET === 'cluster' ? 'cluster' : 'embedded';
+export const e2eTarget = process.env.E2E_TARGET === 'cluster' ? 'cluster' : process.env.E2E_TARGET === 'threads' ? 'threads' : 'embedded';
 
 /** One service stopped and started again while the others keep running, in either target. */
 export interface ServiceControl {
@@ -55,7 +57,11 @@ async function startEmbeddedTestSystem(env: Record<string, string>, options: { p
   const dataDir = options.persistent ? mkdtempSync(join(tmpdir(), 'orderflow-e2e-')) : ':memory:';
   const config = loadConfig({ DATA_DIR: dataDir, ...baseEnv(), ...env });
   const logger = createRootLogger(config);
-  let system = await startSystem(config, logger, { freePorts: true });
+  // THREAD_SERVICES' default split, whatever the machine's cores.
+  const threaded = threadServices(config, { THREAD_SERVICES: 'order,notification,shipping' });
+  const start = () =>
+    e2eTarget === 'threads' ? startThreadedSystem(config, logger, threaded, { freePorts: true }) : startSystem(config, logger, { freePorts: true });
+  let system = await start();
   const handle: TestSystem = {
     urls: system.urls,
     system,
@@ -63,7 +69,7 @@ async function startEmbeddedTestSystem(env: Record<string, string>, options: { p
     dataDir,
     async restart() {
       await system.stop();
-      system = await startSystem(config, logger, { freePorts: true });
+      system = await start();
       handle.system = system;
       handle.urls = system.urls;
       handle.bus = system.bus;

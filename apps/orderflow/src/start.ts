@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { createRootLogger, loadConfig, startTelemetry } from '@orderflow/platform';
 import { startSystem } from './system.ts';
+import { startThreadedSystem, threadServices } from './threaded-system.ts';
 import { startWebUi, webUiEnv } from './web-ui.ts';
 
 // First: spans need the SDK registered before any is made (nothing loads without OTEL_EXPORTER_OTLP_ENDPOINT).
@@ -8,7 +9,10 @@ await startTelemetry();
 const startedAt = performance.now();
 const config = loadConfig();
 const logger = createRootLogger(config);
-const system = await startSystem(config, logger).catch((error: unknown) => {
+const system = await (async () => {
+  const threaded = threadServices(config);
+  return threaded.length > 0 ? startThreadedSystem(config, logger, threaded) : startSystem(config, logger);
+})().catch((error: unknown) => {
   logger.fatal({ err: error }, `orderflow could not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

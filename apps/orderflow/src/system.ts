@@ -20,6 +20,21 @@ const ALL_SERVICES: ReadonlyArray<[ServiceName, Starter]> = [
   ['order', startOrderService],
 ];
 
+/**
+ * Starts the named services, in start order, on one bus; if one fails, stops those
+ * already started and throws.
+ */
+export async function startServices(names: readonly ServiceName[], options: ServiceOptions): Promise<Record<string, RunningService>> {
+  const services: Record<string, RunningService> = {};
+  try {
+    for (const [name, start] of ALL_SERVICES) if (names.includes(name)) services[name] = await start(options);
+  } catch (error) {
+    await Promise.allSettled(Object.values(services).map((s) => s.stop()));
+    throw error;
+  }
+  return services;
+}
+
 /** The services a saga mode runs: the orchestrator only in orchestration. */
 export const servicesFor = (config: Config) =>
   ALL_SERVICES.filter(([name]) => name !== 'orchestrator' || config.sagaMode === 'orchestration');
@@ -41,13 +56,13 @@ export interface RunningSystem {
  */
 export async function startSystem(config: Config, logger: Logger, options: { freePorts?: boolean } = {}): Promise<RunningSystem> {
   const bus = createBus(config);
-  const services: Record<string, RunningService> = {};
+  let services: Record<string, RunningService>;
   try {
-    for (const [name, start] of servicesFor(config)) {
-      services[name] = await start({ config, bus, logger, ...(options.freePorts ? { port: 0 } : {}) });
-    }
+    services = await startServices(
+      servicesFor(config).map(([name]) => name),
+      { config, bus, logger, ...(options.freePorts ? { port: 0 } : {}) },
+    );
   } catch (error) {
-    await Promise.allSettled(Object.values(services).map((s) => s.stop()));
     await bus.close();
     throw error;
   }

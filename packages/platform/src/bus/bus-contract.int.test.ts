@@ -2,11 +2,14 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import type { Bus } from './bus.ts';
 import { describe, it } from 'vitest';
 import { busContract } from './bus-contract.ts';
 import { createEmbeddedBus } from './embedded-bus.ts';
 import { createKafkaBus } from './kafka-bus.ts';
 import { createNatsBus, deleteNatsStreams } from './nats-bus.ts';
+import { createThreadBus, serveBus } from './thread-bus.ts';
 
 /** Whether something listens at host:port; the reason when not. */
 function probe(host: string, port: number): Promise<string | undefined> {
@@ -33,6 +36,29 @@ busContract(
     return createEmbeddedBus({ file: join(embeddedDir, `${scope}.db`) });
   },
   { cleanup: async (scope) => rmSync(join(embeddedDir, `${scope}.db`), { force: true }), settleMs: 5_000 },
+);
+
+// The embedded broker reached from another thread (npm start's worker thread): each bus is
+// a client over its own channel to one broker per scope, as threads of one process are.
+const threadBrokers = new Map<string, Bus>();
+busContract(
+  'embedded, from a thread',
+  (scope) => {
+    mkdirSync(embeddedDir, { recursive: true });
+    let broker = threadBrokers.get(scope);
+    if (!broker) threadBrokers.set(scope, (broker = createEmbeddedBus({ file: join(embeddedDir, `thread-${scope}.db`) })));
+    const { port1, port2 } = new MessageChannel();
+    serveBus(broker, port1);
+    return createThreadBus(port2);
+  },
+  {
+    cleanup: async (scope) => {
+      await threadBrokers.get(scope)?.close();
+      threadBrokers.delete(scope);
+      rmSync(join(embeddedDir, `thread-${scope}.db`), { force: true });
+    },
+    settleMs: 5_000,
+  },
 );
 
 // NATS JetStream: when reachable. REQUIRE_SERVICES=1 turns "unreachable" into a failure.

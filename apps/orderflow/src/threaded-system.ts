@@ -1,0 +1,129 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { type Bus, type Config, type Logger, type RunningService, type ServiceName, createBus, serveBus } from '@orderflow/platform';
+import type { ThreadAnswer, ThreadRequest } from './service-thread.ts';
+import { servicesFor, startServices } from './system.ts';
+
+/**
+ * What the worker thread runs by default: the split measured fastest on two cores. The
+ * broker stays on the main thread with the status service, which reads every event.
+ */
+const DEFAULT_THREAD_SERVICES: readonly ServiceName[] = ['order', 'notification', 'shipping'];
+
+/**
+ * THREAD_SERVICES: the services `npm start` runs in a second thread (comma-separated,
+ * `none` for one thread). Default: order, notification and shipping when the machine has
+ * more than one core. Everything else stays on the main thread with the broker.
+ */
+export function threadServices(config: Config, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): ServiceName[] {
+  const running = servicesFor(config).map(([name]) => name);
+  const value = env.THREAD_SERVICES?.trim();
+  if (value === undefined || value === '') return cores > 1 ? DEFAULT_THREAD_SERVICES.filter((n) => running.includes(n)) : [];
+  if (value === 'none') return [];
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !running.includes(n as ServiceName));
+  if (unknown.length > 0) {
+    throw new Error(`THREAD_SERVICES: ${unknown.join(', ')} is not a service this saga mode runs (one of ${running.join(', ')}, or none)`);
+  }
+  if (names.length === running.length) throw new Error('THREAD_SERVICES: leave at least one service on the main thread, with the broker');
+  return names as ServiceName[];
+}
+
+export interface ThreadedSystem {
+  bus: Bus;
+  urls: Record<string, string>;
+  /** Stops one service (as a crash of it would leave the others running), in whichever thread it runs. */
+  stopService(name: ServiceName): Promise<void>;
+  /** Starts a stopped service again, on the same port, data and broker. */
+  startService(name: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every service in this process, over two threads: `threaded` in a worker thread, the
+ * rest here with the broker. On the embedded broker the worker reaches it through a
+ * MessagePort (serveBus), so the log, the offsets and the retries stay in one place.
+ */
+export async function startThreadedSystem(
+  config: Config,
+  logger: Logger,
+  threaded: readonly ServiceName[],
+  options: { freePorts?: boolean } = {},
+): Promise<ThreadedSystem> {
+  const bus = createBus(config);
+  const portOption = options.freePorts ? { port: 0 } : {};
+  const here = servicesFor(config)
+    .map(([name]) => name)
+    .filter((name) => !threaded.includes(name));
+  let services: Record<string, RunningService>;
+  try {
+    services = await startServices(here, { config, bus, logger, ...portOption });
+  } catch (error) {
+    await bus.close();
+    throw error;
+  }
+  const stopHere = async () => {
+    for (const service of Object.values(services).reverse()) await service.stop();
+    await bus.close();
+  };
+
+  const embedded = config.bus.kind === 'embedded';
+  const { port1, port2 } = new MessageChannel();
+  if (embedded) serveBus(bus, port1);
+  const worker = new Worker(new URL('./service-thread.mjs', import.meta.url), {
+    workerData: { names: threaded, busPort: embedded ? port2 : undefined, freePorts: options.freePorts ?? false, config },
+    transferList: embedded ? [port2] : [],
+  });
+  const workerUrls = await new Promise<Record<string, string>>((resolve, reject) => {
+    worker.once('message', (message: ThreadAnswer) => (message.type === 'ready' ? resolve(message.urls) : reject(new Error(message.type === 'failed' ? message.message : 'unexpected'))));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the service thread exited with code ${code} before it was ready`)));
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    await stopHere();
+    throw error;
+  });
+  // A thread that dies takes its services with it: the process is no longer whole, so it ends.
+  worker.on('error', (error) => {
+    logger.fatal({ err: error }, 'the service thread failed');
+    process.exit(1);
+  });
+
+  let nextId = 1;
+  const answers = new Map<number, (answer: Extract<ThreadAnswer, { type: 'done' }>) => void>();
+  worker.on('message', (message: ThreadAnswer) => {
+    if (message.type !== 'done') return;
+    answers.get(message.id)?.(message);
+    answers.delete(message.id);
+  });
+  const ask = (request: ThreadRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never) =>
+    new Promise<string | undefined>((resolve, reject) => {
+      const id = nextId++;
+      answers.set(id, (answer) => (answer.error ? reject(new Error(answer.error)) : resolve(answer.url)));
+      worker.postMessage({ ...request, id });
+    });
+
+  const urls = { ...Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.url])), ...workerUrls };
+  return {
+    bus,
+    urls,
+    async stopService(name) {
+      if (threaded.includes(name)) await ask({ type: 'stopService', name });
+      else {
+        await services[name]?.stop();
+        delete services[name];
+      }
+    },
+    async startService(name) {
+      const port = Number(new URL(urls[name]!).port);
+      if (threaded.includes(name)) await ask({ type: 'startService', name, port });
+      else Object.assign(services, await startServices([name], { config, bus, logger, port }));
+    },
+    async stop() {
+      // The worker holds the entry point: it stops first, so no new work arrives meanwhile.
+      await ask({ type: 'stop' });
+      await worker.terminate();
+      await stopHere();
+    },
+  };
+}
