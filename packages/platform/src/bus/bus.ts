@@ -41,6 +41,12 @@ export interface SubscribeOptions {
   replay?: boolean;
   retry?: RetryPolicy;
   handle(record: BusRecord): Promise<void>;
+  /**
+   * Optional: records whose event-type header names one of these are acknowledged without
+   * calling `handle` (types the subscriber knows and ignores). An adapter may skip them
+   * before delivery (the embedded broker does) or deliver them anyway.
+   */
+  ignoredTypes?: ReadonlySet<string>;
   onRetry?(record: BusRecord, attempt: number, error: unknown): void;
   /** Called after the record was written to `<topic>.DLT`, before its offset is committed. */
   onDeadLetter?(record: BusRecord, error: unknown, attempts: number): Promise<void>;

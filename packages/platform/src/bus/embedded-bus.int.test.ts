@@ -419,4 +419,19 @@ describe('embedded bus', () => {
       expect(await bus.isReady()).toBe(false);
     });
   });
+
+  describe('ignored types', () => {
+    it('given a subscriber that ignores a type, when records of it arrive, then they are never delivered, the others are in order, and the position moves past all', async () => {
+      const file = tempFile();
+      const bus = fileBus(file);
+      const typed = (value: string, type: string): BusMessage => ({ topic: 'orders', key: 'order-1', value, headers: { [Header.eventType]: type } });
+      await bus.publish([typed('1', 'Wanted'), typed('2', 'Ignored'), typed('3', 'Ignored'), typed('4', 'Wanted'), { ...typed('5', ''), headers: {} }]);
+      const seen: string[] = [];
+      const subscription = await bus.subscribe({ group: 'g', topics: ['orders'], ignoredTypes: new Set(['Ignored']), handle: async (r) => void seen.push(r.value) });
+      await subscription.caughtUp();
+      expect(seen).toEqual(['1', '4', '5']); // a record without the header is delivered: the subscriber decides
+      expect(await subscription.lag()).toEqual(expect.arrayContaining([expect.objectContaining({ records: 0 })]));
+      expect((await subscription.lag()).reduce((sum, l) => sum + l.records, 0)).toBe(0);
+    });
+  });
 });

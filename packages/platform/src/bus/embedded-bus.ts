@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Header } from '@orderflow/contracts';
 import Database from 'better-sqlite3';
 import type { Bus, BusMessage, BusRecord, PartitionLag, RetryPolicy, SubscribeOptions, Subscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
@@ -407,6 +408,11 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       for (const row of batch) {
         const owner = this.group.ownerOf(this.topic, this.partition);
         if (!owner || this.stopped || closed) break;
+        // A type the subscriber ignores moves the position without a delivery.
+        if (owner.options.ignoredTypes?.has(row.headers[Header.eventType] ?? '')) {
+          this.position = Number(row.offset) + 1;
+          continue;
+        }
         this.owner = owner;
         const hooks: DeliveryHooks = {
           publish: (messages) => bus.publish(messages),

@@ -16,6 +16,7 @@ interface WireError {
 
 type SubscribeWire = Pick<SubscribeOptions, 'group' | 'topics' | 'fromBeginning' | 'replay' | 'retry'> & {
   sub: number;
+  ignoredTypes?: string[];
   onRetry: boolean;
   onDeadLetter: boolean;
 };
@@ -80,11 +81,13 @@ export function serveBus(bus: Bus, port: MessagePort): void {
       case 'close':
         return closeAll();
       case 'subscribe': {
-        const { sub, onRetry, onDeadLetter, ...options } = message.options;
+        const { sub, onRetry, onDeadLetter, ignoredTypes, ...options } = message.options;
         subscriptions.set(
           sub,
           await bus.subscribe({
             ...options,
+            // Skipped in this thread: an ignored record never crosses to the subscriber's.
+            ...(ignoredTypes ? { ignoredTypes: new Set(ignoredTypes) } : {}),
             handle: (record) => ask({ t: 'handle', sub, record }),
             onRetry: onRetry ? (record, attempt, error) => port.postMessage({ t: 'retry', sub, record, attempt, error: toWire(error) } satisfies ToClient) : undefined,
             onDeadLetter: onDeadLetter ? (record, error, attempts) => ask({ t: 'deadLetter', sub, record, error: toWire(error), attempts }) : undefined,
@@ -181,7 +184,8 @@ export function createThreadBus(port: MessagePort): Bus {
       const sub = nextId++;
       handlers.set(sub, options);
       const { group, topics, fromBeginning, replay, retry } = options;
-      await call({ op: 'subscribe', options: { sub, group, topics, fromBeginning, replay, retry, onRetry: !!options.onRetry, onDeadLetter: !!options.onDeadLetter } });
+      const ignoredTypes = options.ignoredTypes ? [...options.ignoredTypes] : undefined;
+      await call({ op: 'subscribe', options: { sub, group, topics, fromBeginning, replay, retry, ignoredTypes, onRetry: !!options.onRetry, onDeadLetter: !!options.onDeadLetter } });
       return {
         close: async () => {
           await call({ op: 'sub.close', sub });

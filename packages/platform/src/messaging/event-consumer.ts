@@ -1,4 +1,4 @@
-import { EnvelopeSchema, Header, MESSAGE_TOPIC, type MessageOf, MessageSchemas, type MessageType, type OrderflowMessage, isMessageType } from '@orderflow/contracts';
+import { EnvelopeSchema, Header, MESSAGE_TOPIC, MESSAGE_TYPES, type MessageOf, MessageSchemas, type MessageType, type OrderflowMessage, isMessageType } from '@orderflow/contracts';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { type Bus, type BusRecord, PoisonRecordError, type RetryPolicy, type SubscribeOptions, type Subscription } from '../bus/bus.ts';
@@ -110,6 +110,8 @@ export async function consumeEvents<Schema>(
     fromBeginning: true,
     retry: deps.retry,
     handle: process,
+    // The same skip as process() makes, done by the broker where it can (no delivery at all).
+    ignoredTypes: new Set(MESSAGE_TYPES.filter((type) => !handlers[type])),
     ...failureHooks(group, { db, logger: deps.logger, metrics: deps.metrics }),
   });
   return { group, subscription, process };
