@@ -29,6 +29,13 @@ export function threadServices(config: Config, env: NodeJS.ProcessEnv = process.
   return names as ServiceName[];
 }
 
+/**
+ * A worker thread's stdout is never a terminal (its output goes through this thread's), so
+ * LOG_FORMAT=auto is decided here, where it can be: readable on a terminal, else JSON.
+ */
+const resolvedLogFormat = (config: Config): Config['logFormat'] =>
+  config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
+
 export interface ThreadedSystem {
   bus: Bus;
   urls: Record<string, string>;
@@ -71,7 +78,7 @@ export async function startThreadedSystem(
   const { port1, port2 } = new MessageChannel();
   if (embedded) serveBus(bus, port1);
   const worker = new Worker(new URL('./service-thread.mjs', import.meta.url), {
-    workerData: { names: threaded, busPort: embedded ? port2 : undefined, freePorts: options.freePorts ?? false, config },
+    workerData: { names: threaded, busPort: embedded ? port2 : undefined, freePorts: options.freePorts ?? false, config: { ...config, logFormat: resolvedLogFormat(config) } },
     transferList: embedded ? [port2] : [],
   });
   const workerUrls = await new Promise<Record<string, string>>((resolve, reject) => {
