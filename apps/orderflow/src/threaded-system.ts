@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { type Bus, type Config, type Logger, type RunningService, type ServiceName, createBus, serveBus } from '@orderflow/platform';
 import type { ThreadAnswer, ThreadRequest } from './service-thread.ts';
 import { servicesFor, startServices } from './system.ts';
@@ -74,12 +74,16 @@ export async function startThreadedSystem(
     await bus.close();
   };
 
-  const embedded = config.bus.kind === 'embedded';
-  const { port1, port2 } = new MessageChannel();
-  if (embedded) serveBus(bus, port1);
+  // On a real broker the worker opens its own connection; on the embedded one it is served this one.
+  let busPort: MessagePort | undefined;
+  if (config.bus.kind === 'embedded') {
+    const channel = new MessageChannel();
+    serveBus(bus, channel.port1);
+    busPort = channel.port2;
+  }
   const worker = new Worker(new URL('./service-thread.mjs', import.meta.url), {
-    workerData: { names: threaded, busPort: embedded ? port2 : undefined, freePorts: options.freePorts ?? false, config: { ...config, logFormat: resolvedLogFormat(config) } },
-    transferList: embedded ? [port2] : [],
+    workerData: { names: threaded, busPort, freePorts: options.freePorts ?? false, config: { ...config, logFormat: resolvedLogFormat(config) } },
+    transferList: busPort ? [busPort] : [],
   });
   const workerUrls = await new Promise<Record<string, string>>((resolve, reject) => {
     worker.once('message', (message: ThreadAnswer) => (message.type === 'ready' ? resolve(message.urls) : reject(new Error(message.type === 'failed' ? message.message : 'unexpected'))));
