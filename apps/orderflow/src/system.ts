@@ -20,21 +20,6 @@ const ALL_SERVICES: ReadonlyArray<[ServiceName, Starter]> = [
   ['order', startOrderService],
 ];
 
-/**
- * Starts the named services, in start order, on one bus; if one fails, stops those
- * already started and throws.
- */
-export async function startServices(names: readonly ServiceName[], options: ServiceOptions): Promise<Record<string, RunningService>> {
-  const services: Record<string, RunningService> = {};
-  try {
-    for (const [name, start] of ALL_SERVICES) if (names.includes(name)) services[name] = await start(options);
-  } catch (error) {
-    await Promise.allSettled(Object.values(services).map((s) => s.stop()));
-    throw error;
-  }
-  return services;
-}
-
 /** The services a saga mode runs: the orchestrator only in orchestration. */
 export const servicesFor = (config: Config) =>
   ALL_SERVICES.filter(([name]) => name !== 'orchestrator' || config.sagaMode === 'orchestration');
@@ -50,24 +35,33 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
+export interface SystemOptions {
+  /** Ports 0: each service on a free port (tests, the benchmark). */
+  freePorts?: boolean;
+  /** The services to run here; default every service of the saga mode. */
+  only?: readonly ServiceName[];
+  /** The bus to run them on; default a new one from the configuration. stop() closes it. */
+  bus?: Bus;
+}
+
 /**
- * Every service in this process, on one embedded broker: what `npm start` runs, and
- * what the end-to-end tests and the benchmark start (with ports 0 for free ports).
+ * Services in this process on one bus, by default all of them on the embedded broker:
+ * what `npm start` runs (a thread's share of them, with THREAD_SERVICES), and what the
+ * end-to-end tests and the benchmark start.
  */
-export async function startSystem(config: Config, logger: Logger, options: { freePorts?: boolean } = {}): Promise<RunningSystem> {
-  const bus = createBus(config);
-  let services: Record<string, RunningService>;
+export async function startSystem(config: Config, logger: Logger, options: SystemOptions = {}): Promise<RunningSystem> {
+  const bus = options.bus ?? createBus(config);
+  const starters = servicesFor(config).filter(([name]) => !options.only || options.only.includes(name));
+  const services: Record<string, RunningService> = {};
   try {
-    services = await startServices(
-      servicesFor(config).map(([name]) => name),
-      { config, bus, logger, ...(options.freePorts ? { port: 0 } : {}) },
-    );
+    for (const [name, start] of starters) services[name] = await start({ config, bus, logger, ...(options.freePorts ? { port: 0 } : {}) });
   } catch (error) {
+    await Promise.allSettled(Object.values(services).map((s) => s.stop()));
     await bus.close();
     throw error;
   }
   const urls = Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.url]));
-  const starterOf = (name: ServiceName) => servicesFor(config).find(([n]) => n === name)![1];
+  const starterOf = (name: ServiceName) => starters.find(([n]) => n === name)![1];
   return {
     bus,
     services,
@@ -81,7 +75,7 @@ export async function startSystem(config: Config, logger: Logger, options: { fre
     },
     async stop() {
       // The entry point first, so no new work arrives while the rest finishes theirs.
-      for (const [name] of [...servicesFor(config)].reverse()) await services[name]?.stop();
+      for (const [name] of [...starters].reverse()) await services[name]?.stop();
       await bus.close();
     },
   };

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { type Bus, type Config, type Logger, type RunningService, type ServiceName, createBus, serveBus } from '@orderflow/platform';
-import type { ThreadAnswer, ThreadRequest } from './service-thread.ts';
-import { servicesFor, startServices } from './system.ts';
+import { type Config, type Logger, type ServiceName, serveBus } from '@orderflow/platform';
+import type { ThreadAnswer, ThreadCommand } from './service-thread.ts';
+import { type RunningSystem, servicesFor, startSystem } from './system.ts';
 
 /**
  * What the worker thread runs by default: the split measured fastest on two cores. The
@@ -36,15 +36,8 @@ export function threadServices(config: Config, env: NodeJS.ProcessEnv = process.
 const resolvedLogFormat = (config: Config): Config['logFormat'] =>
   config.logFormat === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : config.logFormat;
 
-export interface ThreadedSystem {
-  bus: Bus;
-  urls: Record<string, string>;
-  /** Stops one service (as a crash of it would leave the others running), in whichever thread it runs. */
-  stopService(name: ServiceName): Promise<void>;
-  /** Starts a stopped service again, on the same port, data and broker. */
-  startService(name: ServiceName): Promise<void>;
-  stop(): Promise<void>;
-}
+/** As RunningSystem, its services spread over two threads. */
+export type ThreadedSystem = Omit<RunningSystem, 'services'>;
 
 /**
  * Every service in this process, over two threads: `threaded` in a worker thread, the
@@ -57,28 +50,16 @@ export async function startThreadedSystem(
   threaded: readonly ServiceName[],
   options: { freePorts?: boolean } = {},
 ): Promise<ThreadedSystem> {
-  const bus = createBus(config);
-  const portOption = options.freePorts ? { port: 0 } : {};
   const here = servicesFor(config)
     .map(([name]) => name)
     .filter((name) => !threaded.includes(name));
-  let services: Record<string, RunningService>;
-  try {
-    services = await startServices(here, { config, bus, logger, ...portOption });
-  } catch (error) {
-    await bus.close();
-    throw error;
-  }
-  const stopHere = async () => {
-    for (const service of Object.values(services).reverse()) await service.stop();
-    await bus.close();
-  };
+  const system = await startSystem(config, logger, { freePorts: options.freePorts, only: here });
 
   // On a real broker the worker opens its own connection; on the embedded one it is served this one.
   let busPort: MessagePort | undefined;
   if (config.bus.kind === 'embedded') {
     const channel = new MessageChannel();
-    serveBus(bus, channel.port1);
+    serveBus(system.bus, channel.port1);
     busPort = channel.port2;
   }
   const worker = new Worker(new URL('./service-thread.mjs', import.meta.url), {
@@ -91,7 +72,7 @@ export async function startThreadedSystem(
     worker.once('exit', (code) => reject(new Error(`the service thread exited with code ${code} before it was ready`)));
   }).catch(async (error: unknown) => {
     await worker.terminate();
-    await stopHere();
+    await system.stop();
     throw error;
   });
   // A thread that dies takes its services with it: the process is no longer whole, so it ends.
@@ -107,34 +88,23 @@ export async function startThreadedSystem(
     answers.get(message.id)?.(message);
     answers.delete(message.id);
   });
-  const ask = (request: ThreadRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never) =>
-    new Promise<string | undefined>((resolve, reject) => {
+  const ask = (command: ThreadCommand) =>
+    new Promise<void>((resolve, reject) => {
       const id = nextId++;
-      answers.set(id, (answer) => (answer.error ? reject(new Error(answer.error)) : resolve(answer.url)));
-      worker.postMessage({ ...request, id });
+      answers.set(id, (answer) => (answer.error ? reject(new Error(answer.error)) : resolve()));
+      worker.postMessage({ ...command, id });
     });
 
-  const urls = { ...Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.url])), ...workerUrls };
   return {
-    bus,
-    urls,
-    async stopService(name) {
-      if (threaded.includes(name)) await ask({ type: 'stopService', name });
-      else {
-        await services[name]?.stop();
-        delete services[name];
-      }
-    },
-    async startService(name) {
-      const port = Number(new URL(urls[name]!).port);
-      if (threaded.includes(name)) await ask({ type: 'startService', name, port });
-      else Object.assign(services, await startServices([name], { config, bus, logger, port }));
-    },
+    bus: system.bus,
+    urls: { ...system.urls, ...workerUrls },
+    stopService: (name) => (threaded.includes(name) ? ask({ type: 'stopService', name }) : system.stopService(name)),
+    startService: (name) => (threaded.includes(name) ? ask({ type: 'startService', name }) : system.startService(name)),
     async stop() {
       // The worker holds the entry point: it stops first, so no new work arrives meanwhile.
       await ask({ type: 'stop' });
       await worker.terminate();
-      await stopHere();
+      await system.stop();
     },
   };
 }
