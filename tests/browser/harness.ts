@@ -1,27 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStatusService } from '@orderflow/status';
 import { type Config, type Logger, createRootLogger, loadConfig } from '@orderflow/platform';
 import { type BrowserContext, chromium } from 'playwright-core';
+import { freePort } from '../../apps/orderflow/src/cluster.ts';
 import { type RunningSystem, startSystem } from '../../apps/orderflow/src/system.ts';
 import { type RunningWebUi, startWebUi, webUiEnv } from '../../apps/orderflow/src/web-ui.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
-
-/** A port nobody listens on right now (next start needs a number up front). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface UiTestSystem {
   system: RunningSystem;

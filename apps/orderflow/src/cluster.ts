@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type Config, type ServiceName, SERVICE_PORTS, createRootLogger, ensurePostgresDatabase, isEntryPoint, loadConfig } from '@orderflow/platform';
-import { startWebUi, webUiEnv } from './web-ui.ts';
+import { type Config, type ServiceName, SERVICE_PORTS, createRootLogger, ensurePostgresDatabase, isEntryPoint, loadConfig, redactUrl } from '@orderflow/platform';
+import { type RunningWebUi, startWebUiBesideServices } from './web-ui.ts';
 
 /**
  * Multi-process mode: every service as its own OS process (`node --import tsx
@@ -222,7 +222,7 @@ async function main() {
   const logger = createRootLogger(loadConfig(env));
   let stopping = false;
   let cluster: Cluster | undefined;
-  let web: Awaited<ReturnType<typeof startWebUi>> | undefined;
+  let web: RunningWebUi | undefined;
   const shutdown = async (reason: string, code: number) => {
     if (stopping) return;
     stopping = true;
@@ -262,23 +262,7 @@ async function main() {
     '',
   ];
   process.stdout.write(`${out.join('\n')}\n`);
-  if (env.WEB_UI !== 'off') {
-    web = await startWebUi({ port: config.ports.web, hostname: config.host, env: webUiEnv(urls), logger }).catch((error: unknown) => {
-      logger.error({ err: error }, 'the web UI did not start; the services keep running');
-      return undefined;
-    });
-    if (web) process.stdout.write(`\n  web UI        ${web.url}\n\n`);
-  }
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+  web = await startWebUiBesideServices({ env, port: config.ports.web, hostname: config.host, urls, logger });
 }
 
 if (isEntryPoint(import.meta.url)) await main();

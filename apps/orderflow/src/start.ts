@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createRootLogger, loadConfig, startTelemetry } from '@orderflow/platform';
 import { startSystem } from './system.ts';
 import { startThreadedSystem, threadServices } from './threaded-system.ts';
-import { startWebUi, webUiEnv } from './web-ui.ts';
+import { startWebUiBesideServices } from './web-ui.ts';
 
 // First: spans need the SDK registered before any is made (nothing loads without OTEL_EXPORTER_OTLP_ENDPOINT).
 await startTelemetry();
@@ -36,16 +36,7 @@ const lines = [
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 
-// The UI comes after the services, which are usable meanwhile: its first start builds it.
-// WEB_UI=off leaves it out (the benchmark, headless servers).
-const web =
-  process.env.WEB_UI === 'off'
-    ? undefined
-    : await startWebUi({ port: config.ports.web, hostname: config.host, env: webUiEnv(system.urls), logger }).catch((error: unknown) => {
-        logger.error({ err: error }, 'the web UI did not start; the services keep running');
-        return undefined;
-      });
-if (web) process.stdout.write(`\n  web UI        ${web.url}\n\n`);
+const web = await startWebUiBesideServices({ env: process.env, port: config.ports.web, hostname: config.host, urls: system.urls, logger });
 
 // make run-local asks for a pid file, so that make stop-local signals this process (not npm).
 const pidFile = process.env.ORDERFLOW_PID_FILE;

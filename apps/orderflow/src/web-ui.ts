@@ -139,3 +139,24 @@ export async function startWebUi(options: {
   logger.info({ service: 'web', url }, 'web UI listening');
   return { url, stop };
 }
+
+/**
+ * The UI of `npm start` and `npm run start:cluster`: started after the services, which are
+ * usable meanwhile (its first start builds it), left out with WEB_UI=off (the benchmark,
+ * headless servers). A UI that does not start leaves the services running.
+ */
+export async function startWebUiBesideServices(options: {
+  env: NodeJS.ProcessEnv;
+  port: number;
+  hostname: string;
+  urls: Record<string, string>;
+  logger: Logger;
+}): Promise<RunningWebUi | undefined> {
+  if (options.env.WEB_UI === 'off') return undefined;
+  const web = await startWebUi({ port: options.port, hostname: options.hostname, env: webUiEnv(options.urls), logger: options.logger }).catch((error: unknown) => {
+    options.logger.error({ err: error }, 'the web UI did not start; the services keep running');
+    return undefined;
+  });
+  if (web) process.stdout.write(`\n  web UI        ${web.url}\n\n`);
+  return web;
+}

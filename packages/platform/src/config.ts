@@ -164,3 +164,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ) as Record<ServiceName, number>,
   };
 }
+
+/** A URL fit to print: its password replaced by ***. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable URL)';
+  }
+}

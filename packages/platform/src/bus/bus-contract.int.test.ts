@@ -1,31 +1,15 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import type { Bus } from './bus.ts';
 import { describe, it } from 'vitest';
+import { unreachable } from '../../../../tests/support/required-services.ts';
 import { busContract } from './bus-contract.ts';
 import { createEmbeddedBus } from './embedded-bus.ts';
 import { createKafkaBus } from './kafka-bus.ts';
 import { createNatsBus, deleteNatsStreams } from './nats-bus.ts';
 import { createThreadBus, serveBus } from './thread-bus.ts';
-
-/** Whether something listens at host:port; the reason when not. */
-function probe(host: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port, timeout: 1_000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(undefined);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve('connect timeout');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
-}
 
 // Embedded: always. Each scope is its own SQLite file; two buses of one scope share it.
 const embeddedDir = join(tmpdir(), `orderflow-bus-contract-${process.pid}`);
@@ -63,8 +47,7 @@ busContract(
 
 // NATS JetStream: when reachable. REQUIRE_SERVICES=1 turns "unreachable" into a failure.
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const natsAddress = new URL(natsUrl.split(',')[0]!.trim().replace(/^(nats|tls):/, 'http:'));
-const natsProblem = await probe(natsAddress.hostname, Number(natsAddress.port || 4222));
+const natsProblem = await unreachable(natsUrl, 4222);
 if (natsProblem === undefined) {
   busContract('nats', (scope) => createNatsBus({ url: natsUrl, streamPrefix: scope, partitions: 3 }), {
     cleanup: (scope) => deleteNatsStreams({ url: natsUrl, streamPrefix: scope }),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { redactUrl } from '../config.ts';
 
 /** Where tests find PostgreSQL unless DATABASE_URL says otherwise (trust auth on this machine). */
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -23,7 +24,7 @@ export async function findTestPostgres(env: Record<string, string | undefined> =
     await client.query('select 1');
     return { url, reason: undefined };
   } catch (error) {
-    const reason = `PostgreSQL at ${redact(url)} is unreachable (${error instanceof Error ? error.message : String(error)})`;
+    const reason = `PostgreSQL at ${redactUrl(url)} is unreachable (${error instanceof Error ? error.message : String(error)})`;
     if (env.REQUIRE_SERVICES === '1') throw new Error(`${reason}; REQUIRE_SERVICES=1 requires it`);
     console.warn(`skipping PostgreSQL tests: ${reason}; set DATABASE_URL or start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`);
     return { url: undefined, reason };
@@ -62,12 +63,4 @@ async function admin(serverUrl: string, statement: string): Promise<void> {
   }
 }
 
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an unparsable DATABASE_URL)';
-  }
-}
+
