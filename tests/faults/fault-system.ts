@@ -16,7 +16,10 @@ export interface FaultSystem {
   stop(): Promise<void>;
 }
 
-/** Every service as its own process, on a private NATS and a private PostgreSQL. */
+/** What the fault tests order: stocked by startFaultSystem so that no order runs out. */
+export const PRODUCTS = ['product-1', 'ABC-001', 'product-3'];
+
+/** Every service as its own process, on a private NATS and a private PostgreSQL, with PRODUCTS in stock. */
 export async function startFaultSystem(env: Record<string, string> = {}): Promise<FaultSystem> {
   const nats = await startPrivateNats();
   const postgres = await startPrivatePostgres();
@@ -49,6 +52,7 @@ export async function startFaultSystem(env: Record<string, string> = {}): Promis
     throw error;
   }
   const bus = createBus(loadConfig(cluster.env));
+  for (const productId of PRODUCTS) await request(`${cluster.urls.inventory}/inventory/${productId}/restock`, { body: { quantity: 1_000 } });
   return {
     nats,
     postgres,

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request, sleep } from '../e2e/harness.ts';
+import { sleep } from '../e2e/harness.ts';
 import {
   type FaultSystem,
   type OrderStream,
+  PRODUCTS,
   expectEveryOrderCompletedOnce,
   readiness,
   startFaultSystem,
@@ -11,8 +12,6 @@ import {
   timeline,
   waitUntilAllReady,
 } from './fault-system.ts';
-
-const PRODUCTS = ['product-1', 'ABC-001', 'product-3'];
 
 interface Outage {
   server: string;
@@ -43,7 +42,6 @@ for (const outage of OUTAGES) {
     let s: FaultSystem;
     beforeAll(async () => {
       s = await startFaultSystem();
-      for (const productId of PRODUCTS) await request(`${s.urls.inventory}/inventory/${productId}/restock`, { body: { quantity: 1_000 } });
     });
     afterAll(() => s?.stop());
 

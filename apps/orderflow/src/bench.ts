@@ -135,7 +135,7 @@ function settle(started: number, done: number) {
  * has finished before it sends the next, so the work in flight stays bounded and the
  * figure is what the system completes, not what it accepts and leaves queued.
  */
-const closedLoop = () => rate === 0;
+const closedLoop = rate === 0;
 const FINISH_TIMEOUT_MS = 30_000;
 const finishers = new Map<string, () => void>();
 const finished = (key: string) =>
@@ -328,7 +328,7 @@ async function runSystem() {
         completedEarly.delete(result.orderId);
       } else {
         sentAt.set(result.orderId, started);
-        if (closedLoop()) await finished(result.orderId);
+        if (closedLoop) await finished(result.orderId);
       }
     } catch {
       failed++;
@@ -395,7 +395,7 @@ async function runBaseline() {
   const placeOne = async () => {
     const key = `hop-${runId}-${seq++}`;
     sentAt.set(key, performance.now());
-    const done = closedLoop() ? finished(key) : undefined;
+    const done = closedLoop ? finished(key) : undefined;
     try {
       await bus.publish([{ topic: topics[0]!, key, value: JSON.stringify({ key, sentAt: Date.now() }), headers: { 'event-type': 'BenchHop' } }]);
       await done;
