@@ -64,6 +64,19 @@ const EnvSchema = z.object({
   // OpenTelemetry traces (telemetry.ts): the SDK loads only when an endpoint is set, e.g. http://otel-collector:4318.
   OTEL_EXPORTER_OTLP_ENDPOINT: unsetIfBlank(z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional()),
   OTEL_SERVICE_NAME: unsetIfBlank(z.string().optional()),
+  // Identity and access (packages/platform/src/auth): README "Security".
+  AUTH_MODE: z.enum(['development', 'production']).default('development'),
+  AUTH_ISSUER: unsetIfBlank(z.url({ protocol: /^https?$/, error: 'must be the issuer URL, http(s)://...' }).optional()),
+  AUTH_AUDIENCE: unsetIfBlank(z.string().optional()),
+  AUTH_JWKS_URL: unsetIfBlank(z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional()),
+  AUTH_ROLES_CLAIM: z.string().min(1).default('roles'),
+  AUTH_OPERATOR_ROLE: z.string().min(1).default('operator'),
+  AUTH_CUSTOMER_ROLE: unsetIfBlank(z.string().optional()),
+  ALLOWED_ORIGINS: unsetIfBlank(z.string().optional()),
+  ALLOWED_HOSTS: unsetIfBlank(z.string().optional()),
+  METRICS_ACCESS: z.enum(['public', 'operator']).default('public'),
+  DOCS_ACCESS: unsetIfBlank(z.enum(['public', 'operator']).optional()),
+  DEV_ISSUER_PORT: port.default(8087),
   ...Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, port.default(s.port)])),
 });
 
@@ -94,6 +107,38 @@ export interface Config {
   database: { url: string | undefined; poolSize: number };
   bus: BusSettings;
   ports: Record<ServiceName, number>;
+  auth: AuthSettings;
+}
+
+/**
+ * development: anonymous requests keep the source documents' behaviour (the customer id
+ * from the body; reads and cancels by order id); production: a token for everything but
+ * /health and /ready. Operator routes need an operator token in both.
+ */
+export type AuthMode = 'development' | 'production';
+export type RouteAccessSetting = 'public' | 'operator';
+
+export interface AuthSettings {
+  mode: AuthMode;
+  /** The OIDC issuer whose tokens are accepted (its `iss`); undefined: no token can be verified. */
+  issuer: string | undefined;
+  /** Checked against the token's `aud` when set. */
+  audience: string | undefined;
+  /** Default: the jwks_uri of the issuer's discovery document. */
+  jwksUrl: string | undefined;
+  /** Where the roles are: a top-level claim (`roles`, `cognito:groups`) or a dotted path (`realm_access.roles`). */
+  rolesClaim: string;
+  operatorRole: string;
+  /** When set, a customer's token must carry it; else any signed-in subject is a customer. */
+  customerRole: string | undefined;
+  /** Origins whose pages may send state-changing requests (the web UI's); the service's own is always allowed. */
+  allowedOrigins: string[];
+  /** Host names the services answer to ('*': any); probes (/health, /ready, /metrics) are exempt. */
+  allowedHosts: string[];
+  metricsAccess: RouteAccessSetting;
+  docsAccess: RouteAccessSetting;
+  /** Where `npm start` runs the development issuer when AUTH_ISSUER is unset. */
+  devIssuerPort: number;
 }
 
 export type BusSettings =
@@ -143,6 +188,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data as z.infer<typeof EnvSchema> & Record<string, number>;
   const bus = busSettingsOf(parsed.data);
   if (Array.isArray(bus)) throw new Error(`invalid configuration: ${bus.join('; ')}`);
+  if (e.AUTH_MODE === 'production' && !e.AUTH_ISSUER) {
+    throw new Error(
+      'invalid configuration: AUTH_ISSUER: required when AUTH_MODE=production (the OIDC issuer URL whose tokens the services accept; README "Security")',
+    );
+  }
+  const frontendPort = e[SERVICE_PORTS.web.variable] as number;
   return {
     host: e.HOST,
     dataDir: e.DATA_DIR,
@@ -162,7 +213,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ports: Object.fromEntries(
       Object.entries(SERVICE_PORTS).map(([name, s]) => [name, e[s.variable] as number]),
     ) as Record<ServiceName, number>,
+    auth: {
+      mode: e.AUTH_MODE,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      jwksUrl: e.AUTH_JWKS_URL,
+      rolesClaim: e.AUTH_ROLES_CLAIM,
+      operatorRole: e.AUTH_OPERATOR_ROLE,
+      customerRole: e.AUTH_CUSTOMER_ROLE,
+      allowedOrigins: listOf(e.ALLOWED_ORIGINS) ?? [`http://localhost:${frontendPort}`, `http://127.0.0.1:${frontendPort}`],
+      allowedHosts: (listOf(e.ALLOWED_HOSTS) ?? ['localhost', '127.0.0.1', '[::1]']).map((h) => h.toLowerCase()),
+      metricsAccess: e.METRICS_ACCESS,
+      docsAccess: e.DOCS_ACCESS ?? (e.AUTH_MODE === 'production' ? 'operator' : 'public'),
+      devIssuerPort: e.DEV_ISSUER_PORT,
+    },
   };
+}
+
+const listOf = (value: string | undefined) =>
+  value
+    ?.split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+/** One line for the start banner: the mode and who issues tokens. */
+export function describeAuth(auth: AuthSettings): string {
+  const issuer = auth.issuer ? `tokens from ${auth.issuer}` : 'no token issuer';
+  const anonymous = auth.mode === 'development' ? 'anonymous orders, reads and cancels by id allowed' : 'a token for everything but /health and /ready';
+  return `auth: ${auth.mode} mode (${anonymous}); ${issuer}`;
 }
 
 /** A URL fit to print: its password replaced by ***. */

@@ -25,3 +25,6 @@ export * from './service-host.ts';
 export * from './http/failure-injection-routes.ts';
 export * from './http/serve.ts';
 export { startTelemetry } from './telemetry.ts';
+export * from './auth/access-control.ts';
+export { type Caller, type TokenVerifier, createTokenVerifier, callerOf, rolesOf } from './auth/token-verifier.ts';
+export * from './auth/dev-issuer.ts';

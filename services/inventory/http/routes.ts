@@ -33,13 +33,13 @@ export function registerInventoryRoutes(
 
   app.get(
     '/inventory',
-    { schema: { tags: ['inventory'], summary: 'Every product with its price and available stock', response: { 200: z.object({ items: z.array(Product) }) } } },
+    { config: { access: 'public' }, schema: { tags: ['inventory'], summary: 'Every product with its price and available stock', response: { 200: z.object({ items: z.array(Product) }) } } },
     async () => ({ items: (await db.selectFrom('products').selectAll().orderBy('product_id').execute()).map(toProduct) }),
   );
 
   app.get(
     '/inventory/:productId',
-    { schema: { tags: ['inventory'], summary: 'One product', params: z.object({ productId: z.string().min(1) }), response: { 200: Product, 404: ErrorBody } } },
+    { config: { access: 'public' }, schema: { tags: ['inventory'], summary: 'One product', params: z.object({ productId: z.string().min(1) }), response: { 200: Product, 404: ErrorBody } } },
     async (request) => {
       const row = await db.selectFrom('products').selectAll().where('product_id', '=', request.params.productId).executeTakeFirst();
       if (!row) throw new ApiError(404, 'NOT_FOUND', `productId: no product ${request.params.productId}`);
@@ -50,9 +50,10 @@ export function registerInventoryRoutes(
   app.post(
     '/inventory/:productId/restock',
     {
+      config: { access: 'operator' },
       schema: {
         tags: ['inventory'],
-        summary: 'Add stock to a product',
+        summary: 'Add stock to a product (operators)',
         params: z.object({ productId: z.string().min(1) }),
         body: z.object({ quantity: z.number().int('must be a whole number').positive('must be at least 1').max(1_000_000, 'at most 1000000') }),
         response: { 200: Product, 404: ErrorBody },

@@ -18,9 +18,10 @@ export function registerNotificationRoutes(app: HttpApp, deps: { db: Kysely<Noti
   app.get(
     '/notifications',
     {
+      config: { access: 'operator' },
       schema: {
         tags: ['notifications'],
-        summary: 'Notifications sent, newest first',
+        summary: 'Notifications sent, newest first (operators)',
         querystring: z.object({ orderId: z.string().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }),
         response: { 200: z.object({ items: z.array(Notification) }) },
       },

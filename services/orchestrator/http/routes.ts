@@ -26,7 +26,7 @@ export function registerSagaRoutes(app: HttpApp, deps: { db: Kysely<Orchestrator
   };
   app.get(
     '/sagas/:orderId',
-    { schema: { tags: ['sagas'], summary: "An order's saga: step, what is done, what was compensated, every decision", params: z.object({ orderId: z.string().min(1) }), response: { 200: SagaView, 404: ErrorBody } } },
+    { config: { access: 'operator' }, schema: { tags: ['sagas'], summary: "An order's saga: step, what is done, what was compensated, every decision", params: z.object({ orderId: z.string().min(1) }), response: { 200: SagaView, 404: ErrorBody } } },
     async (request) => {
       const row = await deps.db.selectFrom('sagas').select(['state', 'updated_at']).where('order_id', '=', request.params.orderId).executeTakeFirst();
       if (!row) throw new ApiError(404, 'NOT_FOUND', `orderId: no saga for order ${request.params.orderId}`);
@@ -36,6 +36,7 @@ export function registerSagaRoutes(app: HttpApp, deps: { db: Kysely<Orchestrator
   app.get(
     '/sagas',
     {
+      config: { access: 'operator' },
       schema: {
         tags: ['sagas'],
         summary: 'Sagas, most recently changed first',

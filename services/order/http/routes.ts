@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { OrderLine, OrderStatus } from '@orderflow/contracts';
-import { ApiError, ErrorBody, type EventFactory, type HttpApp, appendToOutbox } from '@orderflow/platform';
+import { ApiError, type Caller, ErrorBody, type EventFactory, type HttpApp, appendToOutbox, assertOwnOrder, mayAccessOrder } from '@orderflow/platform';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { decideCancel } from '../domain/order.ts';
@@ -44,8 +44,12 @@ class KeyTaken extends Error {}
 export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
   const { db } = deps;
 
-  async function placeOrder(body: OrderRequestBody, idempotencyKey: string | undefined) {
-    const priced = priceOrder(toOrderRequest(body), deps.prices, deps.currency);
+  async function placeOrder(body: OrderRequestBody, idempotencyKey: string | undefined, caller: Caller | undefined) {
+    const orderRequest = toOrderRequest(body);
+    if (caller?.role === 'customer' && caller.customerId !== orderRequest.customerId) {
+      throw new ApiError(403, 'FORBIDDEN', `body.customerId: must be your own customer id ${caller.customerId} (the token's subject), not ${orderRequest.customerId}`);
+    }
+    const priced = priceOrder(orderRequest, deps.prices, deps.currency);
     if (!priced.ok) {
       throw new ApiError(422, 'INVALID_ORDER', priced.issues.map((i) => `${i.field}: ${i.message}`).join('; '), priced.issues);
     }
@@ -92,6 +96,7 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
     app.post(
       path,
       {
+        config: { access: 'customer' },
         schema: {
           tags: ['orders'],
           summary,
@@ -100,11 +105,11 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
             'Accepts the request shapes of every source document. Send Idempotency-Key to make retries safe.',
           headers: IdempotencyHeaders,
           body: OrderRequestBody,
-          response: { 202: Accepted, 400: ErrorBody, 422: ErrorBody },
+          response: { 202: Accepted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
         },
       },
       async (request, reply) => {
-        const result = await placeOrder(request.body, request.headers['idempotency-key']);
+        const result = await placeOrder(request.body, request.headers['idempotency-key'], request.caller);
         if (result.replayed) reply.header('idempotent-replayed', 'true');
         return reply.status(202).send(result.body);
       },
@@ -113,10 +118,15 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
 
   app.get(
     '/orders/:orderId',
-    { schema: { tags: ['orders'], summary: 'One order', params: z.object({ orderId: z.string().min(1) }), response: { 200: OrderBody, 404: ErrorBody } } },
+    {
+      config: { access: 'customer' },
+      schema: { tags: ['orders'], summary: 'One order (a customer: their own)', params: z.object({ orderId: z.string().min(1) }), response: { 200: OrderBody, 404: ErrorBody } },
+    },
     async (request) => {
+      const notFound = () => new ApiError(404, 'NOT_FOUND', `orderId: no order ${request.params.orderId}`);
       const order = await loadOrder(db, request.params.orderId);
-      if (!order) throw new ApiError(404, 'NOT_FOUND', `orderId: no order ${request.params.orderId}`);
+      if (!order) throw notFound();
+      assertOwnOrder(request, order.customerId, notFound);
       return order;
     },
   );
@@ -124,9 +134,10 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
   app.get(
     '/orders',
     {
+      config: { access: 'operator' },
       schema: {
         tags: ['orders'],
-        summary: 'Orders, newest first',
+        summary: 'Orders, newest first (operators)',
         querystring: z.object({
           status: OrderStatus.optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -166,9 +177,10 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
   app.post(
     '/orders/:orderId/cancel',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['orders'],
-        summary: 'Cancel an order before it ships',
+        summary: 'Cancel an order before it ships (a customer: their own)',
         description: 'Emits OrderCancelled; inventory releases the reservation and payment refunds the charge.',
         params: z.object({ orderId: z.string().min(1) }),
         response: { 202: z.object({ orderId: z.string(), status: z.literal('CANCELLED') }), 404: ErrorBody, 409: ErrorBody },
@@ -179,7 +191,7 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
       const cancelOnce = () =>
         db.transaction().execute(async (trx) => {
           const order = await loadOrder(trx, orderId);
-          if (!order) throw new ApiError(404, 'NOT_FOUND', `orderId: no order ${orderId}`);
+          if (!order || !mayAccessOrder(request.caller, order.customerId)) throw new ApiError(404, 'NOT_FOUND', `orderId: no order ${orderId}`);
           const cancel = decideCancel(order);
           if (!cancel.ok) throw new ApiError(409, 'NOT_CANCELLABLE', `status: ${cancel.reason}`);
           await updateOrder(trx, cancel.decision.order, order.status, deps.now());

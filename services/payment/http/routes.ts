@@ -1,4 +1,4 @@
-import { ApiError, ErrorBody, type HttpApp } from '@orderflow/platform';
+import { ApiError, ErrorBody, type HttpApp, assertOwnOrder } from '@orderflow/platform';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { PaymentDatabase } from '../store/schema.ts';
@@ -22,10 +22,15 @@ const Payment = z.object({
 export function registerPaymentRoutes(app: HttpApp, deps: { db: Kysely<PaymentDatabase> }) {
   app.get(
     '/payments/:orderId',
-    { schema: { tags: ['payments'], summary: "An order's payment", params: z.object({ orderId: z.string().min(1) }), response: { 200: Payment, 404: ErrorBody } } },
+    {
+      config: { access: 'customer' },
+      schema: { tags: ['payments'], summary: "An order's payment (a customer: their own)", params: z.object({ orderId: z.string().min(1) }), response: { 200: Payment, 404: ErrorBody } },
+    },
     async (request) => {
+      const notFound = () => new ApiError(404, 'NOT_FOUND', `orderId: no payment for order ${request.params.orderId}`);
       const row = await deps.db.selectFrom('payments').selectAll().where('order_id', '=', request.params.orderId).executeTakeFirst();
-      if (!row) throw new ApiError(404, 'NOT_FOUND', `orderId: no payment for order ${request.params.orderId}`);
+      if (!row) throw notFound();
+      assertOwnOrder(request, row.customer_id, notFound);
       return { orderId: row.order_id, paymentId: row.payment_id, amount: Number(row.amount), currency: row.currency, status: row.status, reason: row.reason, updatedAt: row.updated_at };
     },
   );

@@ -21,7 +21,9 @@ const Shipment = z.object({
 export function registerShippingRoutes(app: HttpApp, deps: { db: Kysely<ShippingDatabase> }) {
   app.get(
     '/shipments/:orderId',
-    { schema: { tags: ['shipping'], summary: "An order's shipment", params: z.object({ orderId: z.string().min(1) }), response: { 200: Shipment, 404: ErrorBody } } },
+    // Operators only: shipping keeps no customer id to check ownership by; a customer finds
+    // the tracking number on their order (order and status services).
+    { config: { access: 'operator' }, schema: { tags: ['shipping'], summary: "An order's shipment (operators)", params: z.object({ orderId: z.string().min(1) }), response: { 200: Shipment, 404: ErrorBody } } },
     async (request) => {
       const row = await deps.db.selectFrom('shipments').selectAll().where('order_id', '=', request.params.orderId).executeTakeFirst();
       if (!row) throw new ApiError(404, 'NOT_FOUND', `orderId: no shipment for order ${request.params.orderId}`);

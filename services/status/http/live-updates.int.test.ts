@@ -1,4 +1,4 @@
-import { createHttpServer, createRootLogger, createServiceMetrics } from '@orderflow/platform';
+import { createHttpServer, createRootLogger, createServiceMetrics, loadConfig } from '@orderflow/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventOf } from '../domain/events.fixture.ts';
@@ -18,6 +18,8 @@ beforeAll(async () => {
     metrics: createServiceMetrics('status'),
     readiness: async () => ({}),
     websocket: true,
+    // Development mode: one order's streams are open without a token (the all-orders ones are an operator's).
+    auth: loadConfig({}).auth,
   });
   registerWebSocketRoutes(app, { readModel, pingIntervalMs: 30 });
   registerSseRoutes(app, { readModel, heartbeatMs: 30 });
@@ -30,7 +32,7 @@ afterAll(() => app.close());
 
 describe('live updates', () => {
   it('the WebSocket server sends ping as keepalive', async () => {
-    const socket = new WebSocket(`ws://${base}/ws`);
+    const socket = new WebSocket(`ws://${base}/ws/order-1`);
     const first = await new Promise<unknown>((resolve, reject) => {
       socket.once('message', (raw) => resolve(JSON.parse(String(raw))));
       socket.once('error', reject);
@@ -57,7 +59,7 @@ describe('live updates', () => {
     const socket = new WebSocket(`ws://${base}/ws/order-1`);
     const closed = new Promise((resolve) => socket.once('close', resolve));
     await new Promise((resolve) => socket.once('message', resolve));
-    const response = await fetch(`http://${base}/events`);
+    const response = await fetch(`http://${base}/events/order-1`);
     const reader = response.body!.getReader();
     await reader.read();
     const ended = (async () => {

@@ -1,5 +1,5 @@
 import { InventoryLevelView, OrderStatus, OrderView } from '@orderflow/contracts';
-import { ApiError, ErrorBody, type HttpApp } from '@orderflow/platform';
+import { ApiError, ErrorBody, type HttpApp, assertOwnOrder } from '@orderflow/platform';
 import { z } from 'zod';
 import { summarize } from '../domain/order-stats.ts';
 import type { ReadModel } from '../store/read-model.ts';
@@ -24,16 +24,19 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
   app.get(
     '/status/:orderId',
     {
+      config: { access: 'customer' },
       schema: {
         tags: ['status'],
-        summary: "One order's status, steps and timeline",
+        summary: "One order's status, steps and timeline (a customer: their own)",
         params: OrderIdParams,
         response: { 200: OrderView, 404: ErrorBody },
       },
     },
     async (request) => {
+      const notFound = () => new ApiError(404, 'NOT_FOUND', `orderId: no events seen for order ${request.params.orderId}`);
       const view = readModel.order(request.params.orderId);
-      if (!view) throw new ApiError(404, 'NOT_FOUND', `orderId: no events seen for order ${request.params.orderId}`);
+      if (!view) throw notFound();
+      assertOwnOrder(request, view.customerId, notFound);
       return view;
     },
   );
@@ -41,9 +44,10 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
   app.get(
     '/status',
     {
+      config: { access: 'operator' },
       schema: {
         tags: ['status'],
-        summary: 'Orders, newest first',
+        summary: 'Orders, newest first (operators)',
         querystring: z.object({
           status: OrderStatus.optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -62,6 +66,7 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
   app.get(
     '/stats',
     {
+      config: { access: 'operator' },
       schema: {
         tags: ['status'],
         summary: 'Counts by status, orders per minute (last 30 minutes), revenue of completed orders in minor units',
@@ -73,7 +78,7 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
 
   app.get(
     '/inventory',
-    { schema: { tags: ['status'], summary: 'Stock levels as the inventory events report them', response: { 200: z.object({ items: z.array(InventoryLevelView) }) } } },
+    { config: { access: 'public' }, schema: { tags: ['status'], summary: 'Stock levels as the inventory events report them', response: { 200: z.object({ items: z.array(InventoryLevelView) }) } } },
     async () => ({ items: readModel.inventory() }),
   );
 }

@@ -1,7 +1,7 @@
 import type { OrderView } from '@orderflow/contracts';
 import type { HttpApp } from '@orderflow/platform';
 import type { ServerResponse } from 'node:http';
-import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, watchOf } from './live-updates.ts';
+import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, refuseOthersOrders, watchOf } from './live-updates.ts';
 import { OrderIdParams } from './routes.ts';
 
 const frame = (order: OrderView) => `event: order_update\ndata: ${JSON.stringify(order)}\n\n`;
@@ -47,17 +47,23 @@ export function registerSseRoutes(app: HttpApp, options: LiveUpdateOptions) {
   app.get(
     '/events/:orderId',
     {
+      // EventSource cannot send headers either: ?access_token= is accepted here.
+      config: { access: 'customer', tokenOutsideHeader: true },
+      preValidation: refuseOthersOrders(options.readModel),
       schema: {
         tags: ['live'],
         summary: 'Server-sent events: order_update for one order (its current view first), a comment heartbeat every 15 s',
         params: OrderIdParams,
       },
     },
-    (request, reply) => stream(reply, watchOf(options.readModel, request.params.orderId)),
+    (request, reply) => stream(reply, watchOf(options.readModel, request.params.orderId, request.caller)),
   );
   app.get(
     '/events',
-    { schema: { tags: ['live'], summary: 'Server-sent events: order_update for every order (the 200 most recent first)' } },
-    (_request, reply) => stream(reply, watchOf(options.readModel, undefined)),
+    {
+      config: { access: 'operator', tokenOutsideHeader: true },
+      schema: { tags: ['live'], summary: 'Server-sent events: order_update for every order (the 200 most recent first) (operators)' },
+    },
+    (request, reply) => stream(reply, watchOf(options.readModel, undefined, request.caller)),
   );
 }

@@ -2,7 +2,7 @@ import type { StatusSocketMessage } from '@orderflow/contracts';
 import type { HttpApp } from '@orderflow/platform';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
-import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, watchOf } from './live-updates.ts';
+import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, refuseOthersOrders, watchOf } from './live-updates.ts';
 import { OrderIdParams } from './routes.ts';
 
 const ClientMessage = z.object({ type: z.enum(['ping', 'pong']) });
@@ -50,17 +50,24 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
     '/ws/:orderId',
     {
       websocket: true,
+      // A browser's WebSocket cannot send headers: the token comes as the subprotocol `bearer, <token>` (or ?access_token=).
+      config: { access: 'customer', tokenOutsideHeader: true },
+      preValidation: refuseOthersOrders(options.readModel),
       schema: {
         tags: ['live'],
         summary: 'WebSocket: order_update for one order (its current view first), ping/pong, error',
         params: OrderIdParams,
       },
     },
-    (socket, request) => stream(socket, watchOf(options.readModel, request.params.orderId), options),
+    (socket, request) => stream(socket, watchOf(options.readModel, request.params.orderId, request.caller), options),
   );
   app.get(
     '/ws',
-    { websocket: true, schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 200 most recent first), ping/pong, error' } },
-    (socket) => stream(socket, watchOf(options.readModel, undefined), options),
+    {
+      websocket: true,
+      config: { access: 'operator', tokenOutsideHeader: true },
+      schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 200 most recent first), ping/pong, error (operators)' },
+    },
+    (socket, request) => stream(socket, watchOf(options.readModel, undefined, request.caller), options),
   );
 }

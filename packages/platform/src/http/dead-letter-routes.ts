@@ -29,7 +29,7 @@ export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp
   const db = database as unknown as Kysely<PlatformTables>;
   app.get(
     '/admin/dead-letters',
-    { schema: { tags: ['admin'], summary: 'Records this service dead-lettered', response: { 200: z.object({ items: z.array(DeadLetter) }) } } },
+    { config: { access: 'operator' }, schema: { tags: ['admin'], summary: 'Records this service dead-lettered', response: { 200: z.object({ items: z.array(DeadLetter) }) } } },
     async () => {
       const rows = await db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(500).execute();
       return {
@@ -57,6 +57,7 @@ export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp
   app.post(
     '/admin/dead-letters/:id/replay',
     {
+      config: { access: 'operator' },
       schema: {
         tags: ['admin'],
         summary: 'Handle a dead-lettered record again',

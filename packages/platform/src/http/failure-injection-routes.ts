@@ -7,12 +7,12 @@ export function registerFailureInjectionRoutes<S extends z.ZodObject>(app: HttpA
   // Fastify's route types cannot follow a generic schema; the schema still validates at run time.
   const settings = schema as z.ZodObject;
   const values = store as unknown as SettingsStore<Record<string, unknown>>;
-  app.get('/admin/failure-injection', { schema: { tags: ['admin'], summary: `Failure injection: ${what}`, response: { 200: settings } } }, async () =>
+  app.get('/admin/failure-injection', { config: { access: 'operator' }, schema: { tags: ['admin'], summary: `Failure injection: ${what}`, response: { 200: settings } } }, async () =>
     values.current(),
   );
   app.put(
     '/admin/failure-injection',
-    { schema: { tags: ['admin'], summary: `Set failure injection: ${what}`, body: settings.partial(), response: { 200: settings } } },
+    { config: { access: 'operator' }, schema: { tags: ['admin'], summary: `Set failure injection: ${what}`, body: settings.partial(), response: { 200: settings } } },
     async (request) => values.update(request.body),
   );
 }

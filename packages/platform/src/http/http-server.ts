@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, {
-  LogController, type FastifyInstance, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify';
+  LogController, type FastifyInstance, type FastifyRequest, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify';
 import {
   type ZodTypeProvider,
   hasZodFastifySchemaValidationErrors,
@@ -12,8 +12,14 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { registerAccessControl } from '../auth/access-control.ts';
+import { createTokenVerifier } from '../auth/token-verifier.ts';
+import type { AuthSettings } from '../config.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { ApiError, ErrorBody } from './api-error.ts';
+
+/** A request to one of a service's routes, with its typed path parameters. */
+export type HttpRequest<Params = unknown> = FastifyRequest<{ Params: Params }>;
 
 export type HttpApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -26,11 +32,14 @@ export interface HttpServerOptions {
   readiness: () => Promise<Record<string, boolean>>;
   websocket?: boolean;
   bodyLimit?: number;
+  /** Tokens, roles, Origin and Host checks (config.auth). */
+  auth: AuthSettings;
 }
 
 /**
  * Fastify with zod validation on every route, an OpenAPI document at /openapi.json
- * and a browsable UI at /docs, /health, /ready and /metrics, and one error shape:
+ * and a browsable UI at /docs, /health, /ready and /metrics, access control on every route
+ * (auth/access-control.ts), and one error shape:
  * `{error, message, issues?: [{field, rule, message}]}`.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpApp> {
@@ -44,6 +53,13 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+
+  // Before any route: the plugins' routes (API docs) get their access here too.
+  const docsAccess = options.auth.docsAccess;
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/openapi.json' || route.url.startsWith('/docs')) route.config = { ...route.config, access: docsAccess };
+  });
+  registerAccessControl(app, options.auth, createTokenVerifier(options.auth));
 
   await app.register(swagger, {
     openapi: { info: { title: `orderflow ${options.service} service`, description: options.description, version: '0.1.0' } },
@@ -66,7 +82,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
         issues,
       });
     }
-    if (error instanceof ApiError) return reply.status(error.statusCode).send(error.body());
+    if (error instanceof ApiError) {
+      if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer realm="orderflow"');
+      return reply.status(error.statusCode).send(error.body());
+    }
     const code = (error as { code?: string }).code;
     const statusCode = (error as { statusCode?: number }).statusCode ?? 500;
     if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError) {
@@ -89,21 +108,24 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   );
 
   const Health = z.object({ status: z.literal('ok'), service: z.string() });
-  app.get('/health', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } } }, async () => ({
+  app.get('/health', { config: { access: 'public' }, schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } } }, async () => ({
     status: 'ok' as const,
     service: options.service,
   }));
   const Ready = z.object({ ready: z.boolean(), checks: z.record(z.string(), z.boolean()) });
   app.get(
     '/ready',
-    { schema: { tags: ['operations'], summary: 'Readiness: database and broker reachable', response: { 200: Ready, 503: Ready } } },
+    {
+      config: { access: 'public' },
+      schema: { tags: ['operations'], summary: 'Readiness: database and broker reachable', response: { 200: Ready, 503: Ready } },
+    },
     async (_request, reply) => {
       const checks = await options.readiness().catch(() => ({ readiness: false }));
       const ready = Object.values(checks).every(Boolean);
       return reply.status(ready ? 200 : 503).send({ ready, checks });
     },
   );
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { config: { access: options.auth.metricsAccess }, schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
     reply.header('content-type', options.metrics.registry.contentType);
     return options.metrics.registry.metrics();
   });

@@ -27,6 +27,7 @@ export async function serveHttp<Schema>(
     logger: runtime.logger,
     metrics: runtime.metrics,
     websocket: options.websocket,
+    auth: runtime.config.auth,
     readiness: async () => ({ ...(await runtime.readiness()), ...(await options.readiness?.()) }),
   });
   await registerRoutes(app);
