@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 import { faultBinariesProblems, requireServices, sharedServicesProblems } from './tests/support/required-services.ts';
 
 const SAGA_MODES = ['choreography', 'orchestration'] as const;
+/** The suites that start whole systems get one development issuer per run (tokens for their requests). */
+const DEV_ISSUER_SETUP = 'tests/support/dev-issuer-setup.ts';
 
 /** Tests by suffix: *.unit.test.ts (pure), *.int.test.ts (real database / broker), *.e2e.test.ts (whole system), *.fault.test.ts (outages). */
 export default defineConfig(async () => {
@@ -32,6 +34,7 @@ export default defineConfig(async () => {
             name: mode === 'choreography' ? 'e2e' : 'e2e-orchestration',
             include: ['tests/e2e/**/*.e2e.test.ts'],
             env: { SAGA_MODE: mode },
+            globalSetup: [DEV_ISSUER_SETUP],
             testTimeout: 60_000,
             hookTimeout: 60_000,
             // Each file starts a whole system; one at a time keeps timings honest on 2 cores.
@@ -47,6 +50,7 @@ export default defineConfig(async () => {
             include: ['tests/e2e/**/*.e2e.test.ts'],
             exclude: ['**/node_modules/**', 'tests/e2e/postgres.e2e.test.ts'],
             env: { SAGA_MODE: 'choreography', E2E_TARGET: 'threads' },
+            globalSetup: [DEV_ISSUER_SETUP],
             testTimeout: 60_000,
             hookTimeout: 60_000,
             fileParallelism: false,
@@ -67,6 +71,7 @@ export default defineConfig(async () => {
                 include: ['tests/e2e/**/*.e2e.test.ts'],
                 exclude: ['**/node_modules/**', 'tests/e2e/postgres.e2e.test.ts', 'tests/e2e/orchestration.e2e.test.ts'],
                 env: { SAGA_MODE: mode, E2E_TARGET: 'cluster' },
+                globalSetup: [DEV_ISSUER_SETUP],
                 testTimeout: 90_000,
                 hookTimeout: 90_000,
                 fileParallelism: false,
@@ -81,6 +86,7 @@ export default defineConfig(async () => {
                   // Broker and database restarts, SIGTERM: private servers, so nothing else is disturbed.
                   name: 'faults',
                   include: ['tests/faults/**/*.fault.test.ts'],
+                  globalSetup: [DEV_ISSUER_SETUP],
                   testTimeout: 180_000,
                   hookTimeout: 120_000,
                   fileParallelism: false,

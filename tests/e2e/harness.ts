@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OrderView, StatusSocketMessage } from '@orderflow/contracts';
-import { type Bus, type ServiceName, createBus, createRootLogger, deleteNatsStreams, loadConfig } from '@orderflow/platform';
+import { BEARER_SUBPROTOCOL, type Bus, type ServiceName, createBus, createRootLogger, deleteNatsStreams, loadConfig, requestDevToken } from '@orderflow/platform';
+import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { type Cluster, startCluster } from '../../apps/orderflow/src/cluster.ts';
 import { startSystem } from '../../apps/orderflow/src/system.ts';
@@ -39,8 +40,27 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
+/** The issuer of this test run (tests/support/dev-issuer-setup.ts): every system trusts it. */
+export const authEnv = (): Record<string, string> => ({ AUTH_ISSUER: inject('devIssuerUrl') });
+
+const tokens = new Map<string, Promise<string>>();
+/**
+ * A token from the run's issuer, one per caller, reused (they last hours): the operator's,
+ * or a customer's whose id is `customerId`.
+ */
+export function tokenFor(caller: 'operator' | { customerId: string }): Promise<string> {
+  const key = caller === 'operator' ? 'operator' : `customer:${caller.customerId}`;
+  let token = tokens.get(key);
+  if (!token) {
+    token = requestDevToken(inject('devIssuerUrl'), caller === 'operator' ? { role: 'operator' } : { role: 'customer', subject: caller.customerId });
+    tokens.set(key, token);
+  }
+  return token;
+}
+
 /** What every test system runs with: shipping never fails at random (tests use the deterministic triggers), quick retries. */
 const baseEnv = (): Record<string, string> => ({
+  ...authEnv(),
   LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
   LOG_FORMAT: 'json',
   SHIPPING_FAILURE_RATE: '0',
@@ -147,11 +167,21 @@ export interface HttpResult<T = unknown> {
   headers: Headers;
 }
 
-export async function request<T = any>(url: string, init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> {
+export interface RequestInit {
+  method?: string;
+  body?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+  /** The bearer token to send; null: none (an anonymous caller). Default: the operator's, as the suites' tooling. */
+  token?: string | null;
+}
+
+export async function request<T = any>(url: string, init: RequestInit = {}): Promise<HttpResult<T>> {
   const hasBody = init.body !== undefined || init.raw !== undefined;
+  const token = init.token === undefined ? await tokenFor('operator') : init.token;
   const response = await fetch(url, {
     method: init.method ?? (hasBody ? 'POST' : 'GET'),
-    headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers },
     body: init.raw ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined),
   });
   const text = await response.text();
@@ -184,8 +214,8 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
 
 export const TERMINAL = ['COMPLETED', 'CANCELLED_NO_STOCK', 'PAYMENT_FAILED', 'SHIPMENT_FAILED', 'CANCELLED'];
 
-export async function placeOrder(urls: Record<string, string>, body: unknown, path = '/orders', headers: Record<string, string> = {}) {
-  return request<{ orderId: string; status: string; total: number; error?: string; message?: string }>(`${urls.order}${path}`, { body, headers });
+export async function placeOrder(urls: Record<string, string>, body: unknown, path = '/orders', headers: Record<string, string> = {}, token?: string | null) {
+  return request<{ orderId: string; status: string; total: number; error?: string; message?: string }>(`${urls.order}${path}`, { body, headers, token });
 }
 
 /** The status service's view of an order once it satisfies the predicate. */
@@ -204,9 +234,13 @@ export async function stockOf(urls: Record<string, string>, productId: string): 
   return result.body.available;
 }
 
-/** A WebSocket client that records every message. */
-export async function openSocket(url: string) {
-  const socket = new WebSocket(url);
+/**
+ * A WebSocket client that records every message. The token travels as a browser's would:
+ * the subprotocols `bearer, <token>` (default: the operator's; null: none).
+ */
+export async function openSocket(url: string, token?: string | null) {
+  const bearer = token === undefined ? await tokenFor('operator') : token;
+  const socket = new WebSocket(url, bearer ? [BEARER_SUBPROTOCOL, bearer] : []);
   const messages: StatusSocketMessage[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data)) as StatusSocketMessage));
   await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@ import { EVENT_TOPICS } from '@orderflow/contracts';
 import { type Bus, createBus, loadConfig } from '@orderflow/platform';
 import { expect } from 'vitest';
 import { type Cluster, startCluster } from '../../apps/orderflow/src/cluster.ts';
-import { TERMINAL, eventually, request, sleep } from '../e2e/harness.ts';
+import { TERMINAL, authEnv, eventually, request, sleep } from '../e2e/harness.ts';
 import { type PrivateServer, startPrivateNats, startPrivatePostgres } from './private-servers.ts';
 
 export interface FaultSystem {
@@ -28,6 +28,7 @@ export async function startFaultSystem(env: Record<string, string> = {}): Promis
   try {
     cluster = await startCluster({
       env: {
+        ...authEnv(),
         BUS: 'nats',
         NATS_URL: nats.url,
         NATS_STREAM_PREFIX: 'faults',

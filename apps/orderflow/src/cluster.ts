@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type Config, type ServiceName, SERVICE_PORTS, createRootLogger, ensurePostgresDatabase, isEntryPoint, loadConfig, redactUrl } from '@orderflow/platform';
+import { type Config, type DevIssuer, type ServiceName, SERVICE_PORTS, createRootLogger, describeAuth, ensurePostgresDatabase, isEntryPoint, loadConfig, redactUrl } from '@orderflow/platform';
+import { signInHelp, startDevelopmentIssuerIfNeeded } from './development-issuer.ts';
 import { type RunningWebUi, startWebUiBesideServices } from './web-ui.ts';
 
 /**
@@ -223,12 +224,14 @@ async function main() {
   let stopping = false;
   let cluster: Cluster | undefined;
   let web: RunningWebUi | undefined;
+  let issuer: DevIssuer | undefined;
   const shutdown = async (reason: string, code: number) => {
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'stopping every service: each finishes its in-flight work');
     await web?.stop();
     await cluster?.stop();
+    await issuer?.stop();
     logger.info('stopped');
     process.exit(code);
   };
@@ -236,6 +239,10 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
 
   try {
+    // Every process verifies the development issuer's tokens: it runs here, they get its URL.
+    const started = await startDevelopmentIssuerIfNeeded(loadConfig(env));
+    issuer = started.issuer;
+    if (issuer) env.AUTH_ISSUER = issuer.url;
     cluster = await startCluster({
       env,
       onUnexpectedExit: (name, code, signal) => {
@@ -255,8 +262,11 @@ async function main() {
   const out = [
     '',
     `orderflow cluster: ${Object.keys(urls).length} processes, ${broker}, ${database}, ${config.sagaMode} saga; ready in ${seconds}s`,
+    describeAuth(config.auth),
     '',
     ...Object.entries(urls).sort(([, a], [, b]) => a.localeCompare(b)).map(([name, url]) => `  ${name.padEnd(13)} ${url}   docs: ${url}/docs`),
+    '',
+    ...signInHelp(config, issuer),
     '',
     'Ctrl+C stops every service cleanly.',
     '',

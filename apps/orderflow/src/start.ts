@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { createRootLogger, loadConfig, startTelemetry } from '@orderflow/platform';
+import { createRootLogger, describeAuth, loadConfig, startTelemetry } from '@orderflow/platform';
+import { signInHelp, startDevelopmentIssuerIfNeeded } from './development-issuer.ts';
 import { startSystem } from './system.ts';
 import { startThreadedSystem, threadServices } from './threaded-system.ts';
 import { startWebUiBesideServices } from './web-ui.ts';
@@ -7,8 +8,12 @@ import { startWebUiBesideServices } from './web-ui.ts';
 // First: spans need the SDK registered before any is made (nothing loads without OTEL_EXPORTER_OTLP_ENDPOINT).
 await startTelemetry();
 const startedAt = performance.now();
-const config = loadConfig();
-const logger = createRootLogger(config);
+const configured = loadConfig();
+const logger = createRootLogger(configured);
+const { config, issuer } = await startDevelopmentIssuerIfNeeded(configured).catch((error: unknown) => {
+  logger.fatal({ err: error }, `orderflow could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
 const system = await (async () => {
   const threaded = threadServices(config);
   return threaded.length > 0 ? startThreadedSystem(config, logger, threaded) : startSystem(config, logger);
@@ -23,6 +28,7 @@ const databases = config.database.url ? 'PostgreSQL' : `SQLite in ${config.dataD
 const lines = [
   '',
   `orderflow is running: ${broker}, ${databases}, ${config.sagaMode} saga; services ready in ${seconds}s`,
+  `${describeAuth(config.auth)}`,
   '',
   ...Object.entries(system.urls)
     .sort(([a], [b]) => config.ports[a as keyof typeof config.ports] - config.ports[b as keyof typeof config.ports])
@@ -30,6 +36,8 @@ const lines = [
   '',
   `  try: curl -s -X POST ${system.urls.order}/orders -H 'content-type: application/json' \\`,
   `         -d '{"customerId":"c-1","items":[{"productId":"product-1","quantity":2}]}'`,
+  '',
+  ...signInHelp(config, issuer),
   '',
   'Ctrl+C stops cleanly; data is kept (npm run reset removes it).',
   '',
@@ -58,6 +66,7 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'stopping: finishing in-flight work');
   await web?.stop();
   await system.stop();
+  await issuer?.stop();
   if (pidFile) rmSync(pidFile, { force: true });
   logger.info('stopped');
   process.exit(0);

@@ -215,13 +215,13 @@ describe('the development issuer', () => {
   it('refuses a request without a role or grant, naming the field', async () => {
     const response = await fetch(`${issuer.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'role=customer' });
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toBe('invalid_request');
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
   });
 
   it('publishes its discovery document and public key only', async () => {
-    const discovery = await (await fetch(`${issuer.url}/.well-known/openid-configuration`)).json();
+    const discovery = (await (await fetch(`${issuer.url}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
     expect(discovery).toMatchObject({ issuer: issuer.url, jwks_uri: `${issuer.url}/.well-known/jwks.json`, token_endpoint: `${issuer.url}/token` });
-    const jwks = await (await fetch(discovery.jwks_uri)).json();
+    const jwks = (await (await fetch(discovery.jwks_uri)).json()) as { keys: object[] };
     expect(jwks.keys).toHaveLength(1);
     expect(jwks.keys[0]).not.toHaveProperty('d');
   });
