@@ -59,7 +59,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.addHook('onRoute', (route) => {
     if (route.url === '/openapi.json' || route.url.startsWith('/docs')) route.config = { ...route.config, access: docsAccess };
   });
-  registerAccessControl(app, options.auth, createTokenVerifier(options.auth));
 
   await app.register(swagger, {
     openapi: { info: { title: `orderflow ${options.service} service`, description: options.description, version: '0.1.0' } },
@@ -67,6 +66,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   if (options.websocket) await app.register(websocket);
+  // After the WebSocket plugin: its onRequest hook must mark an upgrade first, so that a
+  // refused one (401, 403) has its socket closed after the answer.
+  registerAccessControl(app, options.auth, createTokenVerifier(options.auth));
 
   app.setErrorHandler((error: Error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
