@@ -45,7 +45,8 @@ WORKDIR /app
 # HOST: the services listen on 127.0.0.1 unless told otherwise. DATA_DIR: the only place
 # they write (embedded databases when DATABASE_URL is unset); a volume in Compose, an
 # emptyDir in Kubernetes, where the root filesystem is read-only. tsx caches in /tmp.
-ENV NODE_ENV=production HOST=0.0.0.0 DATA_DIR=/data LOG_FORMAT=json
+# Production mode unless told otherwise: a token for everything but /health and /ready (AUTH_ISSUER required).
+ENV NODE_ENV=production HOST=0.0.0.0 DATA_DIR=/data LOG_FORMAT=json AUTH_MODE=production
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/packages packages

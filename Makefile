@@ -5,6 +5,10 @@ LOG_FILE := data/orderflow.log
 ORDER_URL ?= http://localhost:$(or $(ORDER_SERVICE_PORT),8080)
 INVENTORY_URL ?= http://localhost:$(or $(INVENTORY_SERVICE_PORT),8081)
 STATUS_URL ?= http://localhost:$(or $(STATUS_SERVICE_PORT),8085)
+# The bearer token test-order and test-status send: TOKEN when set (from your issuer), else one
+# from npm start's development issuer (npm run token); none when neither answers (development mode).
+TOKEN ?=
+CUSTOMER ?= make-test
 PORTS := $(or $(ORDER_SERVICE_PORT),8080) $(or $(INVENTORY_SERVICE_PORT),8081) $(or $(PAYMENT_SERVICE_PORT),8082) \
          $(or $(NOTIFICATION_SERVICE_PORT),8083) $(or $(SHIPPING_SERVICE_PORT),8084) $(or $(STATUS_SERVICE_PORT),8085)
 
@@ -67,15 +71,18 @@ logs-local:
 	@compose="$(COMPOSE)"; \
 	if [ -n "$$compose" ] && [ -n "$$($$compose ps -q 2>/dev/null)" ]; then $$compose logs -f --tail=50; else tail -f $(LOG_FILE); fi
 
-test-order: ## place a test order
-	curl -s -X POST $(ORDER_URL)/orders -H 'content-type: application/json' \
-	  -d '{"customerId":"make-test","items":[{"productId":"product-1","quantity":1}]}'; echo
+test-order: ## place a test order as CUSTOMER
+	@token="$(TOKEN)"; [ -n "$$token" ] || token=$$(npm run -s token -- --customer $(CUSTOMER) 2>/dev/null); \
+	curl -s -X POST $(ORDER_URL)/orders -H 'content-type: application/json' $${token:+-H "authorization: Bearer $$token"} \
+	  -d '{"customerId":"$(CUSTOMER)","items":[{"productId":"product-1","quantity":1}]}'; echo
 
 test-inventory: ## stock levels
 	curl -s $(INVENTORY_URL)/inventory; echo
 
-test-status: ## status of ORDER_ID, or the latest orders
-	@if [ -n "$(ORDER_ID)" ]; then curl -s $(STATUS_URL)/status/$(ORDER_ID); else curl -s "$(STATUS_URL)/status?limit=5"; fi; echo
+test-status: ## status of ORDER_ID, or the latest orders (an operator's)
+	@token="$(TOKEN)"; [ -n "$$token" ] || token=$$(npm run -s token -- --operator 2>/dev/null); \
+	if [ -n "$(ORDER_ID)" ]; then path=/status/$(ORDER_ID); else path="/status?limit=5"; fi; \
+	curl -s "$(STATUS_URL)$$path" $${token:+-H "authorization: Bearer $$token"}; echo
 
 health-check: ## /health and /ready of every service
 	@for port in $(PORTS); do printf "%-6s health " $$port; curl -s -o /dev/null -w "%{http_code}" http://localhost:$$port/health; printf "  ready "; curl -s -o /dev/null -w "%{http_code}\n" http://localhost:$$port/ready; done

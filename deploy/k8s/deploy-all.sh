@@ -50,6 +50,17 @@ elif [ "$operator" != "$NAMESPACE" ]; then
 fi
 kubectl -n "$operator" rollout status deployment/strimzi-cluster-operator --timeout=300s
 
+# The services answer only to the host names in ALLOWED_HOSTS and take state-changing
+# requests only from the pages in ALLOWED_ORIGINS (README "Security"): add the public ones.
+allow_public_host() {
+  local hosts
+  hosts=$(kubectl -n "$NAMESPACE" get configmap orderflow-config -o jsonpath='{.data.ALLOWED_HOSTS}')
+  for deployment in "${DEPLOYMENTS[@]}"; do
+    [ "$deployment" = frontend ] && continue
+    kubectl -n "$NAMESPACE" set env "deployment/${deployment}" "ALLOWED_HOSTS=${hosts},$1" "ALLOWED_ORIGINS=$2"
+  done
+}
+
 step "orderflow resources"
 kubectl kustomize "$OVERLAY" \
   | sed -e "s#image: orderflow/service:0.1.0#image: ${REGISTRY}orderflow/service:${IMAGE_TAG}#" \
@@ -59,6 +70,7 @@ kubectl kustomize "$OVERLAY" \
 if [ "$TARGET" = minikube ]; then
   # The page comes from the node's address: the status WebSocket is at the same address, on its NodePort.
   kubectl -n "$NAMESPACE" set env deployment/frontend "STATUS_PUBLIC_URL=ws://$(minikube ip):30085"
+  allow_public_host "$(minikube ip)" "http://$(minikube ip):30000"
 fi
 
 step "waiting for Kafka (the first start pulls images: a few minutes)"
@@ -79,6 +91,7 @@ if [ "$TARGET" = eks ]; then
   [ -n "$host" ] || fail "the Ingress has no address: is the AWS Load Balancer Controller installed? kubectl -n ${NAMESPACE} describe ingress orderflow"
   echo "$host"
   kubectl -n "$NAMESPACE" set env deployment/frontend "STATUS_PUBLIC_URL=ws://${host}"
+  allow_public_host "$host" "http://${host}"
 fi
 
 step "waiting for the services and the web UI"

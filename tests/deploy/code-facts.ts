@@ -65,3 +65,10 @@ export const IMAGES = (() => {
   const variables = makefileVariables();
   return { service: variables.SERVICE_IMAGE ?? '', web: variables.WEB_IMAGE ?? '', tag: variables.IMAGE_TAG ?? '' };
 })();
+
+/**
+ * The deployment files run in production mode and leave AUTH_ISSUER for whoever deploys to
+ * fill in (the services refuse to start without it): their configuration is checked as it
+ * loads once an issuer is named.
+ */
+export const withIssuer = (env: Record<string, string | undefined>) => ({ ...env, AUTH_ISSUER: env.AUTH_ISSUER || 'https://issuer.example.com/realms/orderflow' });

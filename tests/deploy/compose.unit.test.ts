@@ -14,6 +14,7 @@ import {
   WEB_VARIABLES,
   servicePort,
   webRouteExists,
+  withIssuer,
 } from './code-facts.ts';
 import { type JsonObject, ROOT, composeDefault, composeFile, isObject, readText, yamlFile } from './deploy-files.ts';
 
@@ -64,7 +65,9 @@ describe('compose.yaml matches the code', () => {
     expect(healthTest(s)).toEqual(['CMD', 'node', 'deploy/docker/healthcheck.mjs', '/ready']);
 
     for (const variable of Object.keys(env)) expect(ALL_VARIABLES.has(variable), `${name}: ${variable} is read by nothing`).toBe(true);
-    const config = loadConfig(env);
+    expect(() => loadConfig(env), 'production mode without AUTH_ISSUER').toThrow(/AUTH_ISSUER: required when AUTH_MODE=production/);
+    const config = loadConfig(withIssuer(env));
+    expect(config.auth.mode).toBe('production');
     expect(config.host).toBe('0.0.0.0');
     expect(config.ports[service]).toBe(servicePort(service));
     expect((s.tmpfs as string[]) ?? []).toEqual(expect.arrayContaining([config.dataDir, '/tmp']));

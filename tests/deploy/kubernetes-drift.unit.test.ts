@@ -14,6 +14,7 @@ import {
   WEB_VARIABLES,
   servicePort,
   webRouteExists,
+  withIssuer,
 } from './code-facts.ts';
 import {
   type JsonObject,
@@ -126,7 +127,7 @@ describe('Kubernetes manifests match the code', () => {
     // Every variable is one the code reads; the values load as the service's configuration.
     const env = environmentOf(container!);
     for (const name of variableNamesOf(container!)) expect(ALL_VARIABLES.has(name), `${w.metadata.name}: ${name} is read by nothing`).toBe(true);
-    const config = loadConfig(env);
+    const config = loadConfig(withIssuer(env));
     expect(config.host).toBe('0.0.0.0');
     if (service === 'web') {
       expect(Number(env.FRONTEND_PORT ?? servicePort('web'))).toBe(servicePort('web'));
@@ -163,7 +164,9 @@ describe('Kubernetes manifests match the code', () => {
     const kafka = named(base, 'Kafka', 'orderflow');
     const listener = (((kafka.spec.kafka as JsonObject).listeners as JsonObject[]) ?? []).find((l) => l.tls === false && l.type === 'internal');
     const env = environmentOf(containersOf(named(base, 'Deployment', 'order-service'))[0]!);
-    const config = loadConfig(env);
+    expect(() => loadConfig(env), 'production mode without AUTH_ISSUER').toThrow(/AUTH_ISSUER: required when AUTH_MODE=production/);
+    const config = loadConfig(withIssuer(env));
+    expect(config.auth.mode).toBe('production');
     expect(config.bus.kind === 'kafka' && config.bus.brokers).toEqual([`${kafka.metadata.name}-kafka-bootstrap:${String(listener?.port)}`]);
     const database = new URL(env.DATABASE_URL!);
     const credentials = secret('orderflow-secrets').stringData;
@@ -177,7 +180,7 @@ describe('Kubernetes manifests match the code', () => {
 
   it('declare a KafkaTopic for every topic and dead-letter topic the services provision, with the same settings', () => {
     const topics = ofKind<Workload>(base, 'KafkaTopic');
-    const config = loadConfig(configMap('orderflow-config').data);
+    const config = loadConfig(withIssuer(configMap('orderflow-config').data));
     expect(topics.map((t) => String(t.spec.topicName)).sort()).toEqual(TOPICS);
     for (const topic of topics) {
       expect(topic.spec.partitions, String(topic.spec.topicName)).toBe(config.partitions);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
-import { type Bus, SERVICE_PORTS, createBus, deleteNatsStreams, loadConfig } from '@orderflow/platform';
+import { type Bus, BEARER_SUBPROTOCOL, SERVICE_PORTS, createBus, deleteNatsStreams, loadConfig, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
 import { startCluster } from './cluster.ts';
@@ -111,6 +111,17 @@ if (database === 'postgres' && !values.baseline) {
   env.DATABASE_URL = created.url;
   cleanups.push(created.drop);
 }
+// The run's identity provider: the system verifies its tokens, as it would a real issuer's.
+// One token per customer, fetched before the load and reused, so that signing in costs the
+// measurement nothing; the services verify each token (a signature check per request) as in production.
+const issuer = values.baseline ? undefined : await startDevIssuer({ dataDir: ':memory:', host: '127.0.0.1', port: 0 });
+if (issuer) {
+  env.AUTH_ISSUER = issuer.url;
+  cleanups.push(issuer.stop);
+}
+/** Orders are spread over this many customers (each with its own token). */
+const CUSTOMERS = 64;
+
 const cleanup = async () => {
   for (const step of cleanups.reverse()) await step().catch((error: unknown) => process.stderr.write(`bench: cleanup: ${String(error)}\n`));
 };
@@ -157,9 +168,10 @@ const finish = (key: string) => finishers.get(key)?.();
  * request, which matters because this client shares the machine with the system it measures.
  */
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 });
-function postJson(url: string, body: string): Promise<{ status: number; body: string }> {
+function postJson(url: string, body: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent: keepAlive, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` };
+    const req = httpRequest(url, { method: 'POST', agent: keepAlive, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -283,17 +295,22 @@ async function startMultiProcess(): Promise<Target> {
 async function runSystem() {
   const target = processes === 'cluster' ? await startMultiProcess() : await startSingle();
   const { urls } = target;
+  const issuerUrl = issuer!.url;
+  const operatorToken = await requestDevToken(issuerUrl, { role: 'operator' });
+  const customers = await Promise.all(
+    Array.from({ length: CUSTOMERS }, async (_, i) => ({ customerId: `bench-${i}`, token: await requestDevToken(issuerUrl, { role: 'customer', subject: `bench-${i}` }) })),
+  );
   for (const productId of ['product-1', 'product-2', 'product-3']) {
     await fetch(`${urls.inventory}/inventory/${productId}/restock`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorToken}` },
       body: JSON.stringify({ quantity: 1_000_000 }),
     });
   }
 
   const sentAt = new Map<string, number>();
   const completedEarly = new Map<string, number>();
-  const socket = new WebSocket(`${urls.status!.replace('http', 'ws')}/ws`);
+  const socket = new WebSocket(`${urls.status!.replace('http', 'ws')}/ws`, [BEARER_SUBPROTOCOL, operatorToken]);
   await new Promise((resolve) => socket.once('open', resolve));
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as StatusSocketMessage;
@@ -318,9 +335,10 @@ async function runSystem() {
   let seq = 0;
   const placeOne = async () => {
     const started = performance.now();
-    const body = JSON.stringify({ customerId: `bench-${seq++}`, items: [{ productId: `product-${1 + (seq % 3)}`, quantity: 1 }] });
+    const customer = customers[seq++ % CUSTOMERS]!;
+    const body = JSON.stringify({ customerId: customer.customerId, items: [{ productId: `product-${1 + (seq % 3)}`, quantity: 1 }] });
     try {
-      const response = await postJson(`${urls.order}/orders`, body);
+      const response = await postJson(`${urls.order}/orders`, body, customer.token);
       const result = JSON.parse(response.body) as { orderId?: string };
       if (response.status !== 202 || !result.orderId) refused++;
       else if (completedEarly.has(result.orderId)) {

@@ -3,8 +3,12 @@ import { isServiceName, serviceUrl } from '@/lib/services';
 
 export const dynamic = 'force-dynamic';
 
-/** Request headers worth passing on; hop-by-hop and browser headers stay here. */
-const FORWARDED_REQUEST_HEADERS = ['content-type', 'accept', 'idempotency-key', 'traceparent'];
+/**
+ * Request headers worth passing on; hop-by-hop and other browser headers stay here. The
+ * signed-in user's token goes on (the services decide what it may do), and so does the
+ * page's Origin: the services refuse a state-changing request from another site's page.
+ */
+const FORWARDED_REQUEST_HEADERS = ['content-type', 'accept', 'idempotency-key', 'traceparent', 'authorization', 'origin', 'sec-fetch-site'];
 
 type Context = { params: Promise<{ service: string; path: string[] }> };
 
