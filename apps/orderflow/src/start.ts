@@ -8,7 +8,15 @@ import { startWebUiBesideServices } from './web-ui.ts';
 // First: spans need the SDK registered before any is made (nothing loads without OTEL_EXPORTER_OTLP_ENDPOINT).
 await startTelemetry();
 const startedAt = performance.now();
-const configured = loadConfig();
+const configured = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    // A configuration problem names its variable: the message is the whole story, not a stack.
+    process.stderr.write(`orderflow could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+})();
 const logger = createRootLogger(configured);
 const { config, issuer } = await startDevelopmentIssuerIfNeeded(configured).catch((error: unknown) => {
   logger.fatal({ err: error }, `orderflow could not start: ${error instanceof Error ? error.message : String(error)}`);

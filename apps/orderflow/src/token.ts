@@ -6,7 +6,14 @@ import { loadConfig, requestDevToken } from '@orderflow/platform';
  * development issuer (npm start) for a token, as a client would, and prints it alone.
  */
 const usage = 'usage: npm run -s token -- --operator | --customer <customer id>';
-const { values } = parseArgs({ options: { operator: { type: 'boolean' }, customer: { type: 'string' }, help: { type: 'boolean' } } });
+const values = (() => {
+  try {
+    return parseArgs({ options: { operator: { type: 'boolean' }, customer: { type: 'string' }, help: { type: 'boolean' } } }).values;
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${usage}\n`);
+    process.exit(2);
+  }
+})();
 // Exactly one of the two.
 if (values.help || (values.operator === true) === (values.customer !== undefined)) {
   process.stderr.write(`${usage}\n`);
