@@ -2,6 +2,7 @@ import type { Metadata, Viewport } from 'next';
 import { Header } from '@/components/header';
 import { I18nProvider } from '@/lib/i18n';
 import { RuntimeConfigProvider } from '@/lib/runtime-config';
+import { SessionProvider } from '@/lib/session';
 import './globals.css';
 
 export const metadata: Metadata = {
@@ -17,10 +18,12 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
       <body className="min-h-screen font-sans">
         <I18nProvider>
           <RuntimeConfigProvider>
-            <Header />
-            <main id="main" className="mx-auto max-w-6xl px-4 py-6">
-              {children}
-            </main>
+            <SessionProvider>
+              <Header />
+              <main id="main" className="mx-auto max-w-6xl px-4 py-6">
+                {children}
+              </main>
+            </SessionProvider>
           </RuntimeConfigProvider>
         </I18nProvider>
       </body>

@@ -6,6 +6,7 @@ import { Card } from '@/components/card';
 import { ConnectionIndicator } from '@/components/connection-indicator';
 import { OrdersChart } from '@/components/orders-chart';
 import { STATUS_BAR_COLORS, StatusBadge } from '@/components/status-badge';
+import { OperatorsOnly } from '@/components/operators-only';
 import { callService } from '@/lib/api';
 import { formatAge, formatMoney, shortId } from '@/lib/format';
 import { useI18n } from '@/lib/i18n';
@@ -16,6 +17,14 @@ import { useDebounced, useInterval } from '@/lib/use-interval';
 import { useStatusSocket } from '@/lib/use-status-socket';
 
 export default function DashboardPage() {
+  return (
+    <OperatorsOnly>
+      <Dashboard />
+    </OperatorsOnly>
+  );
+}
+
+function Dashboard() {
   const { t, locale } = useI18n();
   const productName = useProductName();
   const [orders, setOrders] = useState<Map<string, OrderView>>(new Map());

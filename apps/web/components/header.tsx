@@ -4,15 +4,18 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useI18n } from '@/lib/i18n';
 import type { MessageKey } from '@/lib/messages';
+import { useSession } from '@/lib/session';
 
-const LINKS: { href: string; label: MessageKey }[] = [
-  { href: '/', label: 'navDashboard' },
+/** The dashboard and operations show every order and the switches: an operator's pages. */
+const LINKS: { href: string; label: MessageKey; operators?: true }[] = [
+  { href: '/', label: 'navDashboard', operators: true },
   { href: '/orders/new', label: 'navNewOrder' },
-  { href: '/operations', label: 'navOperations' },
+  { href: '/operations', label: 'navOperations', operators: true },
 ];
 
 export function Header() {
   const { t, language, setLanguage } = useI18n();
+  const { user, signOut } = useSession();
   const pathname = usePathname();
   return (
     <header className="border-b border-slate-200 bg-white">
@@ -25,7 +28,7 @@ export function Header() {
         </Link>
         <nav aria-label={t('mainNav')} className="order-3 w-full sm:order-none sm:w-auto">
           <ul className="flex gap-1">
-            {LINKS.map((link) => {
+            {LINKS.filter((link) => !link.operators || user?.operator).map((link) => {
               const current = link.href === '/' ? pathname === '/' : pathname === link.href;
               return (
                 <li key={link.href}>
@@ -41,7 +44,23 @@ export function Header() {
             })}
           </ul>
         </nav>
-        <div className="ml-auto flex items-center gap-1" role="group" aria-label={t('language')}>
+        <div className="ml-auto flex items-center gap-2 text-sm" data-testid="session">
+          {user ? (
+            <>
+              <span className="text-slate-700" data-testid="signed-in-as">
+                {t('signedInAs', { who: `${user.subject} (${t(user.operator ? 'roleOperator' : 'roleCustomer')})` })}
+              </span>
+              <button type="button" onClick={signOut} className="rounded-md px-2.5 py-1.5 text-slate-700 hover:bg-slate-100" data-testid="sign-out">
+                {t('signOut')}
+              </button>
+            </>
+          ) : (
+            <Link href="/sign-in" className="rounded-md px-2.5 py-1.5 font-medium text-indigo-700 hover:bg-indigo-50" data-testid="sign-in-link">
+              {t('signIn')}
+            </Link>
+          )}
+        </div>
+        <div className="flex items-center gap-1" role="group" aria-label={t('language')}>
           {(['en', 'ja'] as const).map((lang) => (
             <button
               key={lang}

@@ -8,12 +8,21 @@ export type ApiResult<T> = { ok: true; status: number; body: T } | { ok: false; 
 const isErrorBody = (value: unknown): value is ApiErrorBody =>
   typeof value === 'object' && value !== null && 'message' in value && typeof value.message === 'string';
 
-/** Calls a service through this server's proxy (/api/<service>/...); never throws. */
+let accessToken: string | null = null;
+/** The signed-in user's token, sent with every call (session.tsx keeps it current). */
+export function setAccessToken(token: string | null): void {
+  accessToken = token;
+}
+
+/** Calls a service through this server's proxy (/api/<service>/...), with the user's token; never throws. */
 export async function callService<T>(service: ServiceName, path: string, init: { method?: string; body?: unknown } = {}): Promise<ApiResult<T>> {
   try {
     const response = await fetch(`/api/${service}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       cache: 'no-store',
     });

@@ -8,6 +8,8 @@ interface RuntimeConfig {
   statusPort: number;
   /** In the catalog file's order (an array: an object would put the numeric id "1" first). */
   products: { productId: string; en: string; ja: string }[];
+  /** Where roles are in a token, and whether this server offers development sign-in (npm start's issuer). */
+  auth: { rolesClaim: string; operatorRole: string; devSignIn: boolean };
 }
 
 const ConfigContext = createContext<RuntimeConfig | null>(null);

@@ -2,6 +2,7 @@
 
 import { useEffect, useRef, useState } from 'react';
 import { useStatusSocketBase } from './runtime-config';
+import { useSession } from './session';
 import type { OrderView, StatusSocketMessage } from './types';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
@@ -22,6 +23,7 @@ const SILENCE_LIMIT_MS = 45_000;
  */
 export function useStatusSocket(path: string, handlers: { onOrder(order: OrderView): void; onOpen?(): void }): ConnectionState {
   const base = useStatusSocketBase();
+  const { token } = useSession();
   const [state, setState] = useState<ConnectionState>('connecting');
   const handlersRef = useRef(handlers);
   handlersRef.current = handlers;
@@ -46,7 +48,8 @@ export function useStatusSocket(path: string, handlers: { onOrder(order: OrderVi
     };
     function connect() {
       if (stopped) return;
-      const current = new WebSocket(`${base}${path}`);
+      // A browser's WebSocket cannot send an Authorization header: the token travels as the subprotocols `bearer, <token>`.
+      const current = new WebSocket(`${base}${path}`, token ? ['bearer', token] : []);
       socket = current;
       current.onopen = () => {
         attempt = 0;
@@ -94,7 +97,7 @@ export function useStatusSocket(path: string, handlers: { onOrder(order: OrderVi
       socket = null;
       last?.close();
     };
-  }, [base, path]);
+  }, [base, path, token]);
 
   return state;
 }

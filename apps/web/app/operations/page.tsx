@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { Card } from '@/components/card';
+import { OperatorsOnly } from '@/components/operators-only';
 import { ALL_SERVICES, type ServiceName, callService } from '@/lib/api';
 import { formatDateTime, formatMoney } from '@/lib/format';
 import { useI18n } from '@/lib/i18n';
@@ -265,6 +266,14 @@ function DeadLettersPanel() {
 }
 
 export default function OperationsPage() {
+  return (
+    <OperatorsOnly>
+      <Operations />
+    </OperatorsOnly>
+  );
+}
+
+function Operations() {
   const { t } = useI18n();
   return (
     <div className="space-y-6">

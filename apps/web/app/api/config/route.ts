@@ -25,11 +25,16 @@ async function catalogProducts(): Promise<{ productId: string; en: string; ja: s
   return [];
 }
 
-/** What the browser needs to know at run time: where the status WebSocket is, and product names in Japanese. */
+/** What the browser needs to know at run time: where the status WebSocket is, product names in Japanese, how to sign in. */
 export async function GET() {
   const statusPort = Number(new URL(serviceUrl('status')).port || 80);
+  const auth = {
+    rolesClaim: process.env.AUTH_ROLES_CLAIM || 'roles',
+    operatorRole: process.env.AUTH_OPERATOR_ROLE || 'operator',
+    devSignIn: Boolean(process.env.DEV_ISSUER_URL),
+  };
   return NextResponse.json(
-    { statusWsUrl: process.env.STATUS_PUBLIC_URL || null, statusPort, products: await catalogProducts() },
+    { statusWsUrl: process.env.STATUS_PUBLIC_URL || null, statusPort, products: await catalogProducts(), auth },
     { headers: { 'cache-control': 'no-store' } },
   );
 }

@@ -7,6 +7,7 @@ import { callService } from '@/lib/api';
 import { formatMoney } from '@/lib/format';
 import { useI18n } from '@/lib/i18n';
 import { useCatalogOrder, useProductName } from '@/lib/runtime-config';
+import { useSession } from '@/lib/session';
 import type { ApiIssue, Product } from '@/lib/types';
 import { useInterval } from '@/lib/use-interval';
 
@@ -34,6 +35,12 @@ export default function NewOrderPage() {
   const products = useCatalogOrder()(unsortedProducts);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [customerId, setCustomerId] = useState('customer-1');
+  // A signed-in customer orders in their own name only (the order service refuses another).
+  const { user } = useSession();
+  const ownCustomerId = user && !user.operator ? user.subject : null;
+  useEffect(() => {
+    if (ownCustomerId) setCustomerId(ownCustomerId);
+  }, [ownCustomerId]);
   const [quantities, setQuantities] = useState<Record<string, string>>({});
   const [serverErrors, setServerErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string[]>([]);
@@ -109,6 +116,7 @@ export default function NewOrderPage() {
             id="customerId"
             name="customerId"
             value={customerId}
+            readOnly={ownCustomerId !== null}
             autoComplete="off"
             onChange={(e) => {
               setCustomerId(e.target.value);
