@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStatusService } from '@orderflow/status';
-import { type Config, type Logger, createRootLogger, loadConfig } from '@orderflow/platform';
+import { type Config, type DevIssuer, type Logger, createRootLogger, loadConfig, startDevIssuer } from '@orderflow/platform';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { freePort } from '../../apps/orderflow/src/cluster.ts';
 import { type RunningSystem, startSystem } from '../../apps/orderflow/src/system.ts';
@@ -23,7 +23,10 @@ export interface UiTestSystem {
 
 /** Every service in this process on free ports, plus the built web UI (`next start`) pointed at them. */
 export async function startUiTestSystem(env: Record<string, string> = {}): Promise<UiTestSystem> {
+  // As npm start: a development issuer the services trust and the UI's development sign-in asks.
+  const issuer: DevIssuer = await startDevIssuer({ dataDir: ':memory:', host: '127.0.0.1', port: 0 });
   const config = loadConfig({
+    AUTH_ISSUER: issuer.url,
     DATA_DIR: ':memory:',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
     LOG_FORMAT: 'json',
@@ -36,9 +39,10 @@ export async function startUiTestSystem(env: Record<string, string> = {}): Promi
   const statusPort = Number(new URL(system.urls.status!).port);
   let web: RunningWebUi;
   try {
-    web = await startWebUi({ port: await freePort(), env: webUiEnv(system.urls), logger });
+    web = await startWebUi({ port: await freePort(), env: { ...webUiEnv(system.urls), DEV_ISSUER_URL: issuer.url }, logger });
   } catch (error) {
     await system.stop();
+    await issuer.stop();
     throw error;
   }
   return {
@@ -55,6 +59,7 @@ export async function startUiTestSystem(env: Record<string, string> = {}): Promi
     async stop() {
       await web.stop();
       await system.stop();
+      await issuer.stop();
     },
   };
 }

@@ -23,7 +23,20 @@ beforeAll(async () => {
   browser = await launchBrowser();
   page = await browser.context.newPage();
   page.setDefaultTimeout(15_000);
+  // The dashboard and operations are an operator's; the sign-in is kept for every tab of the browser.
+  await signInAs(page, 'operator');
 });
+
+/** Development sign-in through the UI, as a person would; resolves once the header shows who is signed in. */
+async function signInAs(p: Page, who: 'operator' | { customerId: string }) {
+  await p.goto(ui('/sign-in'));
+  if (who === 'operator') await p.getByTestId('sign-in-operator').click();
+  else {
+    await p.getByLabel('Customer ID').fill(who.customerId);
+    await p.getByTestId('sign-in-customer').click();
+  }
+  await poll(() => p.getByTestId('signed-in-as').textContent()).toContain(who === 'operator' ? '(operator)' : `${who.customerId} (customer)`);
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -36,6 +49,22 @@ const markDocument = (p: Page) => p.evaluate('window.__notReloaded = true');
 const stillSameDocument = (p: Page) => p.evaluate('window.__notReloaded === true');
 
 describe('web UI', () => {
+  it('signs in as a customer, who sees no operator pages, and as an operator, who does', async () => {
+    const tab = await browser.context.newPage();
+    await tab.goto(ui('/'));
+    await tab.getByTestId('sign-out').click();
+    await poll(() => tab.getByTestId('sign-in-link').isVisible()).toBe(true);
+    await signInAs(tab, { customerId: 'alice' });
+    await poll(() => tab.getByRole('link', { name: 'Operations' }).count()).toBe(0);
+    expect(await tab.getByLabel('Customer ID').inputValue()).toBe('alice');
+    await tab.goto(ui('/operations'));
+    await poll(() => tab.getByTestId('operators-only').isVisible()).toBe(true);
+    await tab.getByTestId('sign-out').click();
+    await signInAs(tab, 'operator');
+    await poll(() => tab.getByRole('link', { name: 'Operations' }).count()).toBe(1);
+    await tab.close();
+  });
+
   it('creates an order from the form and shows it reaching COMPLETED without a reload', async () => {
     await page.goto(ui('/orders/new'));
     const quantity = page.getByLabel('Quantity of Premium Widget');

@@ -17,7 +17,7 @@ interface Session {
   signOut(): void;
 }
 
-/** The tab's token: sent in a header (never a cookie, so another site's page cannot make the browser send it), gone with the tab. */
+/** The browser's token, for every tab: sent in a header, never a cookie, so another site's page cannot make the browser send it. */
 const STORAGE_KEY = 'orderflow.accessToken';
 const SessionContext = createContext<Session>({ token: null, user: null, signIn: () => undefined, signOut: () => undefined });
 
@@ -42,16 +42,16 @@ function rolesIn(claims: Record<string, unknown>, claim: string): string[] {
 export function SessionProvider({ children }: { children: React.ReactNode }) {
   const config = useRuntimeConfig();
   const [token, setToken] = useState<string | null>(null);
-  useEffect(() => setToken(sessionStorage.getItem(STORAGE_KEY)), []);
+  useEffect(() => setToken(localStorage.getItem(STORAGE_KEY)), []);
   useEffect(() => setAccessToken(token), [token]);
 
   const signIn = useCallback((next: string) => {
-    sessionStorage.setItem(STORAGE_KEY, next);
+    localStorage.setItem(STORAGE_KEY, next);
     setAccessToken(next);
     setToken(next);
   }, []);
   const signOut = useCallback(() => {
-    sessionStorage.removeItem(STORAGE_KEY);
+    localStorage.removeItem(STORAGE_KEY);
     setAccessToken(null);
     setToken(null);
   }, []);
