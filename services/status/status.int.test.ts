@@ -1,5 +1,16 @@
 import type { EventDataOf, EventType, OrderView, OrderflowEvent, StatusSocketMessage } from '@orderflow/contracts';
-import { type Bus, type RunningService, createEmbeddedBus, createEventFactory, createRootLogger, loadConfig, toBusMessage } from '@orderflow/platform';
+import {
+  type Bus,
+  type DevIssuer,
+  type RunningService,
+  createEmbeddedBus,
+  createEventFactory,
+  createRootLogger,
+  loadConfig,
+  requestDevToken,
+  startDevIssuer,
+  toBusMessage,
+} from '@orderflow/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startStatusService } from './main.ts';
@@ -24,6 +35,9 @@ const created: EventDataOf<'OrderCreated'> = { customerId: 'customer-1', items: 
 
 let bus: Bus;
 let service: RunningService;
+let issuer: DevIssuer;
+/** The listing, statistics and dead-letter routes are an operator's: this suite reads as one. */
+let operatorToken = '';
 
 function event<T extends EventType>(type: T, orderId: string | null, data: EventDataOf<T>): OrderflowEvent {
   return createEventFactory(SOURCE[type]).create(type, orderId, data);
@@ -40,7 +54,7 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string, 
   }
 }
 const getJson = async (path: string) => {
-  const response = await fetch(`${service.url}${path}`);
+  const response = await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${operatorToken}` } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 const orderView = async (orderId: string) => {
@@ -51,7 +65,7 @@ const statusIs = (orderId: string, wanted: string) => eventually(async () => ((a
 
 /** A WebSocket client that keeps every message and waits for the one it needs. */
 async function connect(path: string) {
-  const socket = new WebSocket(`${service.url.replace('http', 'ws')}${path}`);
+  const socket = new WebSocket(`${service.url.replace('http', 'ws')}${path}`, ['bearer', operatorToken]);
   const messages: StatusSocketMessage[] = [];
   socket.on('message', (raw) => messages.push(JSON.parse(String(raw)) as StatusSocketMessage));
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
@@ -74,7 +88,9 @@ beforeAll(async () => {
     event('NotificationSent', 'order-done', { notificationId: 'n-1', customerId: 'customer-1', channel: 'email', template: 'ORDER_CONFIRMED' }),
     event('OrderCompleted', 'order-done', { trackingNumber: 'TRK1A2B3C4D', carrier: 'DHL' }),
   );
-  const config = loadConfig({ DATA_DIR: ':memory:', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', HANDLER_RETRY_BACKOFF_MS: '1' });
+  issuer = await startDevIssuer({ dataDir: ':memory:', host: '127.0.0.1', port: 0 });
+  operatorToken = await requestDevToken(issuer.url, { role: 'operator' });
+  const config = loadConfig({ DATA_DIR: ':memory:', LOG_LEVEL: 'silent', LOG_FORMAT: 'json', HANDLER_RETRY_BACKOFF_MS: '1', AUTH_ISSUER: issuer.url });
   service = await startStatusService({ config, bus, logger: createRootLogger(config), port: 0 });
   await eventually(async () => ((await getJson('/ready')).status === 200 ? true : undefined), 'readiness');
 });
@@ -82,6 +98,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   await bus?.close();
+  await issuer?.stop();
 });
 
 describe('status service', () => {
