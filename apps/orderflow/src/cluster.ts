@@ -272,7 +272,7 @@ async function main() {
     '',
   ];
   process.stdout.write(`${out.join('\n')}\n`);
-  web = await startWebUiBesideServices({ env: { ...env, ...(issuer ? { DEV_ISSUER_URL: issuer.url } : {}) }, port: config.ports.web, hostname: config.host, urls, logger });
+  web = await startWebUiBesideServices({ env, port: config.ports.web, hostname: config.host, urls, devIssuerUrl: issuer?.url, logger });
 }
 
 if (isEntryPoint(import.meta.url)) await main();

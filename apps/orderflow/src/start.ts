@@ -52,9 +52,7 @@ const lines = [
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 
-// The UI's development sign-in asks npm start's issuer for tokens (DEV_ISSUER_URL: only when one runs).
-const webEnv = { ...process.env, ...(issuer ? { DEV_ISSUER_URL: issuer.url } : {}) };
-const web = await startWebUiBesideServices({ env: webEnv, port: config.ports.web, hostname: config.host, urls: system.urls, logger });
+const web = await startWebUiBesideServices({ env: process.env, port: config.ports.web, hostname: config.host, urls: system.urls, devIssuerUrl: issuer?.url, logger });
 
 // make run-local asks for a pid file, so that make stop-local signals this process (not npm).
 const pidFile = process.env.ORDERFLOW_PID_FILE;

@@ -150,10 +150,13 @@ export async function startWebUiBesideServices(options: {
   port: number;
   hostname: string;
   urls: Record<string, string>;
+  /** The development issuer the UI's development sign-in asks for tokens (only when one runs). */
+  devIssuerUrl?: string | undefined;
   logger: Logger;
 }): Promise<RunningWebUi | undefined> {
   if (options.env.WEB_UI === 'off') return undefined;
-  const web = await startWebUi({ port: options.port, hostname: options.hostname, env: webUiEnv(options.urls), logger: options.logger }).catch((error: unknown) => {
+  const env = { ...webUiEnv(options.urls), ...(options.devIssuerUrl ? { DEV_ISSUER_URL: options.devIssuerUrl } : {}) };
+  const web = await startWebUi({ port: options.port, hostname: options.hostname, env, logger: options.logger }).catch((error: unknown) => {
     options.logger.error({ err: error }, 'the web UI did not start; the services keep running');
     return undefined;
   });
