@@ -20,11 +20,16 @@ export const unauthenticated = (message: string) => new ApiError(401, 'UNAUTHENT
  * when a token names a key it has not seen (the issuer rotated).
  */
 export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
-  let keys: ReturnType<typeof createRemoteJWKSet> | undefined;
-  async function keySet(issuer: string) {
-    if (keys) return keys;
-    const jwksUrl = settings.jwksUrl ?? (await discoverJwksUrl(issuer));
-    keys = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 5_000 });
+  // One discovery for all the requests that arrive before it answers; a failed one is tried again by the next request.
+  let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  function keySet(issuer: string) {
+    if (!keys) {
+      const discovered = (async () => createRemoteJWKSet(new URL(settings.jwksUrl ?? (await discoverJwksUrl(issuer))), { timeoutDuration: 5_000 }))();
+      discovered.catch(() => {
+        if (keys === discovered) keys = undefined;
+      });
+      keys = discovered;
+    }
     return keys;
   }
 
