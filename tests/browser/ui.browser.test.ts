@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -13,6 +15,8 @@ const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `
 let t: UiTestSystem;
 let browser: TestBrowser;
 let page: Page;
+/** What the browser reported about the Content-Security-Policy on any page of any tab. */
+const policyViolations: string[] = [];
 const ui = (path: string) => `${t.web.url}${path}`;
 /** expect.poll with a patience that suits a whole system behind a browser. */
 const poll = <T>(fn: () => Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout, interval: 100 });
@@ -21,6 +25,10 @@ beforeAll(async () => {
   // Shipping waits 1.5 s so that an order stays PAID long enough to be cancelled from the page.
   t = await startUiTestSystem({ SHIPPING_DELAY_MS: '1500' });
   browser = await launchBrowser();
+  browser.context.on('console', (message) => {
+    if (/Content[- ]Security[- ]Policy/i.test(message.text())) policyViolations.push(`${message.location().url}: ${message.text()}`);
+  });
+  browser.context.on('weberror', (error) => policyViolations.push(`page error: ${error.error().message}`));
   page = await browser.context.newPage();
   page.setDefaultTimeout(15_000);
   // The dashboard and operations are an operator's; the sign-in is kept for every tab of the browser.
@@ -35,7 +43,8 @@ async function signInAs(p: Page, who: 'operator' | { customerId: string }) {
     await p.getByLabel('Customer ID').fill(who.customerId);
     await p.getByTestId('sign-in-customer').click();
   }
-  await poll(() => p.getByTestId('signed-in-as').textContent()).toContain(who === 'operator' ? '(operator)' : `${who.customerId} (customer)`);
+  // waitFor, not expect.poll: this also runs in beforeAll, where vitest allows no expect.poll.
+  await p.getByTestId('signed-in-as').filter({ hasText: who === 'operator' ? '(operator)' : `${who.customerId} (customer)` }).waitFor();
 }
 
 afterAll(async () => {
@@ -219,5 +228,110 @@ describe('web UI', () => {
     await phone.locator('[data-testid="order-status"][data-status="COMPLETED"]').waitFor();
     await shot(phone, 'tracking-phone');
     await phone.close();
+  });
+
+  // Last: every scenario above (sign-in, dashboard, order placed and tracked live, operations) ran under the policy.
+  it('ran every page above without a Content-Security-Policy violation', () => {
+    expect(policyViolations).toEqual([]);
+  });
+});
+
+/**
+ * A request to the UI's server as a streaming uploader sends it: the body in 16 KiB pieces, and no
+ * more once an answer has come (the server may stop reading and close); chunked when `chunked`.
+ */
+function sendRaw(path: string, init: { method: string; body: string; chunked?: boolean; headers?: Record<string, string> }) {
+  return new Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+    let answered = false;
+    const request = httpRequest(ui(path), { method: init.method, headers: { 'content-type': 'application/json', ...init.headers } }, (response) => {
+      answered = true;
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => {
+        resolve({ status: response.statusCode ?? 0, body, headers: response.headers });
+        request.destroy();
+      });
+    });
+    request.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    if (!init.chunked) request.setHeader('content-length', Buffer.byteLength(init.body));
+    const write = async () => {
+      for (let offset = 0; offset < init.body.length && !answered; offset += 16 * 1024) {
+        request.write(init.body.slice(offset, offset + 16 * 1024));
+        await sleep(5);
+      }
+      if (!answered) request.end();
+    };
+    void write();
+  });
+}
+
+describe('web UI server', () => {
+  it('sends the security headers, and a nonce on every script of a page', async () => {
+    const response = await fetch(ui('/'));
+    const policy = response.headers.get('content-security-policy') ?? '';
+    const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
+    expect(nonce).toBeDefined();
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+    // The status WebSocket is on another port: allowed by name.
+    expect(policy).toMatch(new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${new URL(t.system.urls.status!).port}`));
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('same-origin');
+    const html = await response.text();
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+    // A fresh nonce per page.
+    const again = (await fetch(ui('/'))).headers.get('content-security-policy');
+    expect(again).not.toContain(`'nonce-${nonce}'`);
+
+    for (const path of ['/api/config', '/api/status/stats']) {
+      const api = await fetch(ui(path));
+      expect(api.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(api.headers.get('x-frame-options')).toBe('DENY');
+      expect(api.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
+  it('forwards only the routes on its allow-list', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/order/metrics'],
+      ['GET', '/api/order/openapi.json'],
+      ['GET', '/api/order/docs'],
+      ['DELETE', '/api/order/orders/x'],
+      ['POST', '/api/payment/admin/failure-injection'],
+      ['PUT', '/api/payment/admin/failure-injection/extra'],
+      ['GET', '/api/nosuch/orders'],
+    ] as const) {
+      const response = await fetch(ui(path), { method });
+      expect(response.status, `${method} ${path}`).toBe(404);
+      expect(await response.json()).toEqual({ error: 'NOT_FOUND', message: expect.stringContaining('not a route this UI forwards'), issues: [] });
+    }
+    // Failure injection is on the list (the operations page uses it) but the service still wants an operator.
+    const anonymous = await fetch(ui('/api/payment/admin/failure-injection'), { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"failureRate":1}' });
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: expect.any(String), message: expect.any(String) });
+    // What the pages call still goes through.
+    expect((await fetch(ui('/api/inventory/inventory'))).status).toBe(200);
+  });
+
+  it('refuses a body over the limit with 413 before it reaches the service, declared or streamed', async () => {
+    const order = (customerId: string, padding: number) => JSON.stringify({ customerId, items: [{ productId: 'product-1', quantity: 1 }] }) + ' '.repeat(padding);
+    for (const chunked of [false, true]) {
+      const key = `oversize-${chunked}-${Date.now()}`;
+      const refused = await sendRaw('/api/order/orders', { method: 'POST', body: order('customer-oversize', 200 * 1024), chunked, headers: { 'idempotency-key': key } });
+      expect(refused.status, `chunked: ${chunked}`).toBe(413);
+      expect(JSON.parse(refused.body)).toEqual({ error: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('through the UI'), issues: [] });
+      // The service never saw the key: the same key with a small body is a first request, not a replay.
+      const placed = await sendRaw('/api/order/orders', { method: 'POST', body: order('customer-oversize', 0), chunked, headers: { 'idempotency-key': key } });
+      expect(placed.status).toBe(202);
+      expect(placed.headers['idempotent-replayed']).toBeUndefined();
+    }
   });
 });

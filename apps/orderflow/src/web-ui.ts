@@ -10,7 +10,7 @@ import type { Logger } from '@orderflow/platform';
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const BUILD_ID = join(WEB_DIR, '.next', 'BUILD_ID');
 /** What the build is made from: a build older than any of these is rebuilt. */
-const SOURCES = ['app', 'components', 'lib', 'next.config.ts', 'postcss.config.mjs', 'package.json', 'tsconfig.json'];
+const SOURCES = ['app', 'components', 'lib', 'proxy.ts', 'next.config.ts', 'postcss.config.mjs', 'package.json', 'tsconfig.json'];
 
 const nextBin = () => createRequire(join(WEB_DIR, 'package.json')).resolve('next/dist/bin/next');
 

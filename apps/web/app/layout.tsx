@@ -10,6 +10,9 @@ export const metadata: Metadata = {
   description: 'Event-driven order processing: live dashboard, order form, tracking and operations.',
 };
 
+/** Rendered per request: each page carries the nonce of its Content-Security-Policy (proxy.ts). */
+export const dynamic = 'force-dynamic';
+
 export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
 
 export default function RootLayout({ children }: { children: React.ReactNode }) {

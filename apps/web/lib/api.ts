@@ -1,7 +1,5 @@
+import type { ServiceName } from './services';
 import type { ApiErrorBody } from './types';
-
-export type ServiceName = 'order' | 'inventory' | 'payment' | 'notification' | 'shipping' | 'status';
-export const ALL_SERVICES: ServiceName[] = ['order', 'inventory', 'payment', 'notification', 'shipping', 'status'];
 
 export type ApiResult<T> = { ok: true; status: number; body: T } | { ok: false; status: number; error: ApiErrorBody };
 

@@ -4,10 +4,11 @@ import Link from 'next/link';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { Card } from '@/components/card';
 import { OperatorsOnly } from '@/components/operators-only';
-import { ALL_SERVICES, type ServiceName, callService } from '@/lib/api';
+import { callService } from '@/lib/api';
 import { formatDateTime, formatMoney } from '@/lib/format';
 import { useI18n } from '@/lib/i18n';
 import { useCatalogOrder, useProductName } from '@/lib/runtime-config';
+import { ALL_SERVICES, type ServiceName } from '@/lib/services';
 import type { DeadLetter, Product } from '@/lib/types';
 import { useInterval } from '@/lib/use-interval';
 
