@@ -64,6 +64,13 @@ const EnvSchema = z.object({
   // OpenTelemetry traces (telemetry.ts): the SDK loads only when an endpoint is set, e.g. http://otel-collector:4318.
   OTEL_EXPORTER_OTLP_ENDPOINT: unsetIfBlank(z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional()),
   OTEL_SERVICE_NAME: unsetIfBlank(z.string().optional()),
+  // Limits (README "Limits and bad input"): defaults a person never reaches but a flood does.
+  ORDER_RATE_LIMIT: z.coerce.number().int().min(1).default(60),
+  CANCEL_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64).max(1024 * 1024).default(1024),
+  LIVE_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1_000),
+  LIVE_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
+  LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(64 * 1024).default(1024 * 1024),
   ...Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, port.default(s.port)])),
 });
 
@@ -94,6 +101,23 @@ export interface Config {
   database: { url: string | undefined; poolSize: number };
   bus: BusSettings;
   ports: Record<ServiceName, number>;
+  limits: Limits;
+}
+
+/** What one client may ask of a service (README "Limits and bad input"). */
+export interface Limits {
+  /** Orders one customer may place per minute (429 with Retry-After beyond). */
+  ordersPerCustomerPerMinute: number;
+  /** Cancellations of one customer's orders per minute. */
+  cancelsPerCustomerPerMinute: number;
+  /** The largest message a WebSocket client may send (its only message is a ping). */
+  webSocketMaxMessageBytes: number;
+  /** Open live-update connections (WebSocket and SSE together) of the status service. */
+  liveConnections: number;
+  /** Of those, from one client address. */
+  liveConnectionsPerIp: number;
+  /** A live-update client with more than this waiting to be sent is not reading: it is dropped. */
+  liveMaxBufferedBytes: number;
 }
 
 export type BusSettings =
@@ -159,6 +183,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sagaStepMaxAttempts: e.SAGA_STEP_MAX_ATTEMPTS,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     bus,
+    limits: {
+      ordersPerCustomerPerMinute: e.ORDER_RATE_LIMIT,
+      cancelsPerCustomerPerMinute: e.CANCEL_RATE_LIMIT,
+      webSocketMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
+      liveConnections: e.LIVE_MAX_CONNECTIONS,
+      liveConnectionsPerIp: e.LIVE_MAX_CONNECTIONS_PER_IP,
+      liveMaxBufferedBytes: e.LIVE_MAX_BUFFERED_BYTES,
+    },
     ports: Object.fromEntries(
       Object.entries(SERVICE_PORTS).map(([name, s]) => [name, e[s.variable] as number]),
     ) as Record<ServiceName, number>,

@@ -16,6 +16,7 @@ export * from './messaging/outbox.ts';
 export { traceIdOf, withSpan } from './messaging/trace-context.ts';
 export * from './http/http-server.ts';
 export * from './http/api-error.ts';
+export * from './http/rate-limit.ts';
 export * from './http/dead-letter-routes.ts';
 export * from './logging.ts';
 export * from './metrics.ts';

@@ -1,4 +1,4 @@
-import type { StockLevel, StockLine } from '@orderflow/contracts';
+import { MAX_STOCK, type StockLevel, type StockLine } from '@orderflow/contracts';
 import type { Kysely } from 'kysely';
 import type { StockItem } from '../domain/stock.ts';
 import type { InventoryDatabase } from './schema.ts';
@@ -11,10 +11,22 @@ export async function loadStock(db: Db, productIds: readonly string[]): Promise<
   return new Map(rows.map((r) => [r.product_id, { productId: r.product_id, available: Number(r.available) }]));
 }
 
+/** Stock that would go above MAX_STOCK, which the PostgreSQL column cannot hold. */
+export class StockLimitError extends Error {
+  constructor(
+    readonly productId: string,
+    readonly available: number,
+    readonly quantity: number,
+  ) {
+    super(`stock of ${productId} would be ${available + quantity}, above the most a product can hold (${MAX_STOCK})`);
+  }
+}
+
 /**
  * Applies a change of stock with a guard in the statement itself, so that even without
- * row locks (several replicas on PostgreSQL) stock never goes below zero: a guard that
- * fails throws, the transaction rolls back, and the consumer retries on fresh data.
+ * row locks (several replicas on PostgreSQL) stock never goes below zero nor above
+ * MAX_STOCK: a guard that fails throws, the transaction rolls back, and the consumer
+ * retries on fresh data (an addition past MAX_STOCK throws StockLimitError instead).
  */
 export async function adjustStock(db: Db, lines: readonly StockLine[], sign: 1 | -1, now: string): Promise<void> {
   for (const line of lines) {
@@ -24,8 +36,12 @@ export async function adjustStock(db: Db, lines: readonly StockLine[], sign: 1 |
       .set((eb) => ({ available: eb('available', '+', delta), updated_at: now }))
       .where('product_id', '=', line.productId)
       .where('available', '>=', sign === -1 ? line.quantity : 0)
+      .where('available', '<=', sign === 1 ? MAX_STOCK - line.quantity : MAX_STOCK)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) throw new Error(`stock of ${line.productId} changed underneath; retrying`);
+    if (Number(result.numUpdatedRows) === 1) continue;
+    const current = sign === 1 ? (await loadStock(db, [line.productId])).get(line.productId) : undefined;
+    if (current && current.available + line.quantity > MAX_STOCK) throw new StockLimitError(line.productId, current.available, line.quantity);
+    throw new Error(`stock of ${line.productId} changed underneath; retrying`);
   }
 }
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventOf } from '../domain/events.fixture.ts';
 import { createReadModel } from '../store/read-model.ts';
+import { createConnectionLimiter } from './live-updates.ts';
 import { registerSseRoutes } from './sse-routes.ts';
 import { registerWebSocketRoutes } from './websocket-routes.ts';
 
@@ -17,10 +18,11 @@ beforeAll(async () => {
     logger: createRootLogger({ logLevel: 'silent', logFormat: 'json' }),
     metrics: createServiceMetrics('status'),
     readiness: async () => ({}),
-    websocket: true,
+    websocket: { maxMessageBytes: 1024 },
   });
-  registerWebSocketRoutes(app, { readModel, pingIntervalMs: 30 });
-  registerSseRoutes(app, { readModel, heartbeatMs: 30 });
+  const live = { readModel, connections: createConnectionLimiter({ total: 100, perIp: 100 }), maxBufferedBytes: 1024 * 1024 };
+  registerWebSocketRoutes(app, { ...live, pingIntervalMs: 30 });
+  registerSseRoutes(app, { ...live, heartbeatMs: 30 });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   base = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -2,7 +2,7 @@ import type { StatusSocketMessage } from '@orderflow/contracts';
 import type { HttpApp } from '@orderflow/platform';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
-import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, watchOf } from './live-updates.ts';
+import { type LiveUpdateOptions, type Watch, watchOf } from './live-updates.ts';
 import { OrderIdParams } from './routes.ts';
 
 const ClientMessage = z.object({ type: z.enum(['ping', 'pong']) });
@@ -26,7 +26,8 @@ export function answerClient(text: string): StatusSocketMessage | undefined {
 function stream(socket: WebSocket, watch: Watch, options: LiveUpdateOptions) {
   const send = (message: StatusSocketMessage) => {
     if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.terminate();
+    // Checked before each send: a client that stopped reading is dropped, not buffered for.
+    if (socket.bufferedAmount > options.maxBufferedBytes) socket.terminate();
     else socket.send(JSON.stringify(message));
   };
   for (const order of watch.snapshot) send({ type: 'order_update', order });
@@ -50,6 +51,7 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
     '/ws/:orderId',
     {
       websocket: true,
+      preHandler: async (request) => options.connections.admit(request),
       schema: {
         tags: ['live'],
         summary: 'WebSocket: order_update for one order (its current view first), ping/pong, error',
@@ -60,7 +62,11 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
   );
   app.get(
     '/ws',
-    { websocket: true, schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 200 most recent first), ping/pong, error' } },
+    {
+      websocket: true,
+      preHandler: async (request) => options.connections.admit(request),
+      schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 200 most recent first), ping/pong, error' },
+    },
     (socket) => stream(socket, watchOf(options.readModel, undefined), options),
   );
 }
