@@ -12,4 +12,5 @@ export const ClientId = z
   .trim()
   .min(1, 'must not be empty')
   .max(64, 'at most 64 characters')
-  .regex(VISIBLE, 'must contain a visible character (a letter, digit, punctuation or symbol)');
+  // An empty id gets one issue, "must not be empty", not this one too.
+  .refine((id) => id === '' || VISIBLE.test(id), 'must contain a visible character (a letter, digit, punctuation or symbol)');

@@ -1,4 +1,5 @@
-import { createHttpServer, createRootLogger, createServiceMetrics } from '@orderflow/platform';
+import { createHttpServer, createServiceMetrics } from '@orderflow/platform';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventOf } from '../domain/events.fixture.ts';
@@ -10,12 +11,14 @@ import { registerWebSocketRoutes } from './websocket-routes.ts';
 const readModel = createReadModel({ onListenerError: (error) => { throw error; } });
 let app: Awaited<ReturnType<typeof createHttpServer>>;
 let base = '';
+/** What the service logs at warn and above, one parsed JSON line each. */
+const logged: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   app = await createHttpServer({
     service: 'status',
     description: 'live updates under test',
-    logger: createRootLogger({ logLevel: 'silent', logFormat: 'json' }),
+    logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
     metrics: createServiceMetrics('status'),
     readiness: async () => ({}),
     websocket: { maxMessageBytes: 1024 },
@@ -39,6 +42,21 @@ describe('live updates', () => {
     });
     expect(first).toEqual({ type: 'ping' });
     socket.close();
+  });
+
+  it('an invalid frame (a message above the limit) closes the connection and is logged once, at warn, without a stack', async () => {
+    const socket = new WebSocket(`ws://${base}/ws`);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const before = logged.length;
+    socket.send('x'.repeat(2_048));
+    socket.send('x'.repeat(2_048));
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = logged.slice(before);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, msg: expect.stringContaining('invalid frame') });
+    expect(JSON.stringify(lines[0])).not.toContain('stack');
   });
 
   it('SSE sends a comment heartbeat', async () => {
