@@ -91,6 +91,8 @@ describe('limits: WebSocket messages, live connections, orders and cancellations
   });
 
   it('live connections are bounded per address (429) and in all (503), WebSocket and SSE together, and freed on close', async () => {
+    // A plain GET of the WebSocket route (no upgrade) holds no stream and takes no place.
+    for (let i = 0; i < 3; i++) expect((await request(`${t.urls.status}/ws`)).status).toBe(404);
     const first = opened(await connect(`${ws}/ws`));
     const events = await openEvents(`${t.urls.status}/events`);
     expect(events.status).toBe(200);

@@ -2,7 +2,7 @@ import type { StatusSocketMessage } from '@orderflow/contracts';
 import type { HttpApp } from '@orderflow/platform';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
-import { type LiveUpdateOptions, type Watch, watchOf } from './live-updates.ts';
+import { type ConnectionLimiter, type LiveUpdateOptions, type Watch, watchOf } from './live-updates.ts';
 import { OrderIdParams } from './routes.ts';
 
 const ClientMessage = z.object({ type: z.enum(['ping', 'pong']) });
@@ -47,11 +47,15 @@ function stream(socket: WebSocket, watch: Watch, options: LiveUpdateOptions) {
 
 /** `/ws/:orderId`: that order's updates; `/ws`: every order's, after a snapshot of the most recent. */
 export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions) {
+  // A plain GET (no upgrade) gets a 404 and holds no stream: only upgrades count.
+  const admitUpgrade = (request: Parameters<ConnectionLimiter['admit']>[0] & { ws: boolean }) => {
+    if (request.ws) options.connections.admit(request);
+  };
   app.get(
     '/ws/:orderId',
     {
       websocket: true,
-      preHandler: async (request) => options.connections.admit(request),
+      preHandler: async (request) => admitUpgrade(request),
       schema: {
         tags: ['live'],
         summary: 'WebSocket: order_update for one order (its current view first), ping/pong, error',
@@ -64,7 +68,7 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
     '/ws',
     {
       websocket: true,
-      preHandler: async (request) => options.connections.admit(request),
+      preHandler: async (request) => admitUpgrade(request),
       schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 200 most recent first), ping/pong, error' },
     },
     (socket) => stream(socket, watchOf(options.readModel, undefined), options),
