@@ -70,7 +70,8 @@ const EnvSchema = z.object({
   WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64).max(1024 * 1024).default(1024),
   LIVE_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1_000),
   LIVE_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
-  LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(64 * 1024).default(1024 * 1024),
+  // At least 1 MiB: the all-orders snapshot a client gets first is sent at once.
+  LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024 * 1024).default(4 * 1024 * 1024),
   ...Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, port.default(s.port)])),
 });
 

@@ -89,3 +89,40 @@ describe('live updates', () => {
     await closed;
   });
 });
+
+describe('a live-update client that does not read', () => {
+  const bigModel = createReadModel({ onListenerError: (error) => { throw error; } });
+  let slowApp: Awaited<ReturnType<typeof createHttpServer>>;
+  let slowBase = '';
+  beforeAll(async () => {
+    slowApp = await createHttpServer({
+      service: 'status',
+      description: 'slow readers under test',
+      logger: pino({ level: 'silent' }),
+      metrics: createServiceMetrics('status'),
+      readiness: async () => ({}),
+      websocket: { maxMessageBytes: 1024 },
+    });
+    const live = { readModel: bigModel, connections: createConnectionLimiter({ total: 10, perIp: 10 }), maxBufferedBytes: 1024 * 1024 };
+    registerWebSocketRoutes(slowApp, live);
+    await slowApp.listen({ host: '127.0.0.1', port: 0 });
+    const address = slowApp.server.address();
+    slowBase = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  afterAll(() => slowApp.close());
+
+  it('is disconnected once more than maxBufferedBytes wait for it, instead of being buffered for', async () => {
+    const socket = new WebSocket(`ws://${slowBase}/ws`);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.pause();
+    // 3,000 orders of 100 lines, about 20 MB of updates: far more than the socket buffers hold.
+    const items = Array.from({ length: 100 }, (_, i) => ({ productId: `product-${i}`, quantity: 1, unitPrice: 100 }));
+    for (let i = 0; i < 3_000; i++) {
+      bigModel.apply(eventOf('OrderCreated', { orderId: `big-${i}`, data: { items, total: 10_000 } }));
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+    }
+    socket.resume();
+    expect(await closed).toBe(1006);
+  });
+});
