@@ -86,21 +86,29 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   if (options.websocket) {
-    // One invalid frame (too large, bad opcode, bad UTF-8) closes that connection: logged
-    // once, at warn and without a stack, so that a client cannot flood the log.
+    // An invalid frame (too large, bad opcode, bad UTF-8; ws's WS_ERR_* codes) closes that
+    // connection: logged once, at warn and without a stack, so that a client cannot flood
+    // the log. A client that vanished is not news; anything else is a fault of ours.
     const warned = new WeakSet<object>();
     await app.register(websocket, {
       options: { maxPayload: options.websocket.maxMessageBytes },
-      errorHandler: (error, socket, request) => {
-        if (!warned.has(socket)) {
-          warned.add(socket);
-          request.log.warn({ url: request.url, ip: request.ip, reason: error.message }, 'websocket client sent an invalid frame; connection closed');
+      errorHandler: (error: Error & { code?: string }, socket, request) => {
+        const code = error.code ?? '';
+        if (code.startsWith('WS_ERR_')) {
+          if (!warned.has(socket)) {
+            warned.add(socket);
+            request.log.warn({ url: request.url, ip: request.ip, code, reason: error.message }, 'websocket client sent an invalid frame; connection closed');
+          }
+        } else if (code === 'ECONNRESET' || code === 'EPIPE') {
+          request.log.debug({ url: request.url, code }, 'websocket client went away');
+        } else {
+          request.log.error({ err: error, url: request.url }, 'websocket handler failed');
         }
         socket.terminate();
       },
     });
   }
-  // Off unless a route asks for it (config.rateLimit); counted after validation, so a refused request does not count.
+  // For perClientRateLimit (rate-limit.ts): no route is limited unless it asks.
   await app.register(rateLimit, { global: false, hook: 'preHandler' });
 
   // Before the zod schemas run, and so before any query: text PostgreSQL could not store.

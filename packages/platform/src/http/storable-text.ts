@@ -1,3 +1,6 @@
+/** NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one (String#isWellFormed is ES2024). */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * Text PostgreSQL cannot store: NUL (U+0000), and a UTF-16 surrogate without its pair
  * (JSON's "\ud800" escape), which has no UTF-8 form. SQLite would store both, so the
@@ -6,9 +9,6 @@
 export function isStorableText(text: string): boolean {
   return !UNSTORABLE.test(text);
 }
-
-/** NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one (String#isWellFormed is ES2024). */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * The path (`body.items.0.productId`) of the first string, or object key, in a parsed
