@@ -98,7 +98,10 @@ export const platformMigrations: Record<string, ServiceMigration> = {
    * The trade-off: a service's transactions are serialised from their outbox insert to
    * their commit, so that insert must be the last statement (as the consumer and the
    * HTTP handlers do it); a statement after it that waits for another lock can deadlock
-   * (PostgreSQL then aborts one and it is retried). Alternatives: logical decoding reads
+   * (PostgreSQL then aborts one and it is retried). Commits of one service no longer
+   * share a WAL flush: on the 2-core test machine, trivial transactions of one service
+   * from 8 connections went from about 6,000 to 2,000 a second; transactions that emit
+   * nothing insert no row and take no lock. Alternatives: logical decoding reads
    * rows in true commit order without any lock, but needs wal_level=logical and a
    * replication slot per service that retains WAL while its relay is down; commit
    * timestamps (track_commit_timestamp) are not unique and need a server setting; a
