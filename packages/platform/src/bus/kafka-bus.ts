@@ -45,8 +45,13 @@ export interface KafkaBusOptions {
 const SESSION_TIMEOUT_MS = 6_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 const REBALANCE_TIMEOUT_MS = 20_000;
-/** An idle fetch returns after this; a stopping consumer waits at most this long for it. */
-const MAX_WAIT_MS = 100;
+/**
+ * An idle fetch returns after this; a stopping consumer waits at most this long for it.
+ * It also bounds a record's wait: with kafkajs's default (5 s) or 500 ms, records arrived
+ * during a fetch waited for it (measured on a 5-hop chain at 20/s: p95 241 ms per chain at
+ * 500 ms, 49 ms at 50 ms, 29 ms at 10 ms). 50 ms keeps an idle consumer at 20 fetches/s.
+ */
+const MAX_WAIT_MS = 50;
 /** Resolved offsets are committed at the end of each batch, and at least this often inside a long one. */
 const COMMIT_INTERVAL_MS = 500;
 /**
@@ -123,6 +128,8 @@ const kafkaClient = (options: { brokers: readonly string[]; clientId: string; ss
     logLevel: (options.logger.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.INFO) as LogLevel,
     logCreator: logCreatorFor(options.logger),
     retry: CLIENT_RETRY,
+    // kafkajs's 1 s gives up on a connect to a busy broker on a loaded machine; a refused connection still fails at once.
+    connectionTimeout: 3_000,
   });
 
 /** Connects once; a failed attempt is forgotten so that the next call tries again. */
