@@ -5,7 +5,7 @@ import { deadLetterTopic } from '@orderflow/contracts';
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, IHeaders, KafkaConfig, KafkaMessage, LogEntry, Message, SASLOptions, logLevel as LogLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
-import type { Bus, BusRecord, PartitionLag, Subscription } from './bus.ts';
+import type { Bus, BusRecord, PartitionLag, TrackedSubscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
 import { deliver } from './delivery.ts';
 
@@ -184,7 +184,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
 
   let closed = false;
   const known = new Set<string>();
-  const subscriptions = new Set<Subscription & { isConsuming(): boolean }>();
+  const subscriptions = new Set<TrackedSubscription>();
 
   /**
    * Until every partition's leader hosts it: a new topic's leader is in the metadata a
@@ -218,6 +218,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       // Services start together and race to create the same topics: kafkajs resolves false
       // when every topic it was refused already existed, so losing the race is no error.
       await a.createTopics({
+        // Not kafkajs's wait: its metadata check fails on "does not host this topic-partition"
+        // while a new topic is being placed; leadersServe() below waits for that instead.
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic,
           numPartitions: options.partitions ?? 3,
@@ -452,7 +455,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
             await sleep(50);
           }
         },
-      } satisfies Subscription & { isConsuming(): boolean };
+      } satisfies TrackedSubscription;
       subscriptions.add(subscription);
       return subscription;
     },
