@@ -52,6 +52,8 @@ const EnvSchema = z.object({
   KAFKA_BROKERS: brokerList,
   KAFKA_BROKER: brokerList,
   KAFKA_CLIENT_ID: z.string().min(1).default('orderflow'),
+  // Put before every topic and consumer-group name: test and benchmark runs share a broker with a live system.
+  KAFKA_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'must be letters, digits, ., _ or -').default(''),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(1),
   KAFKA_SSL: z.enum(['true', 'false']).default('false'),
   KAFKA_SASL_MECHANISM: unsetIfBlank(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional()),
@@ -102,6 +104,8 @@ export type BusSettings =
       kind: 'kafka';
       brokers: string[];
       clientId: string;
+      /** Before every topic and consumer-group name (KAFKA_PREFIX); empty by default. */
+      prefix: string;
       replicationFactor: number;
       ssl: boolean;
       sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
@@ -127,6 +131,7 @@ function busSettingsOf(e: z.infer<typeof EnvSchema>): BusSettings | string[] {
     kind,
     brokers: brokers.split(','),
     clientId: e.KAFKA_CLIENT_ID,
+    prefix: e.KAFKA_PREFIX,
     replicationFactor: e.KAFKA_REPLICATION_FACTOR,
     ssl: e.KAFKA_SSL === 'true',
     sasl: mechanism ? { mechanism, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' } : undefined,
