@@ -34,13 +34,15 @@ export interface KafkaBusOptions {
 }
 
 /**
- * Group membership timings. A replacement for a killed member is assigned its partitions
- * once the broker gives up on the dead one: one session timeout (10 s; the broker's
- * minimum is 6 s) plus the join. kafkajs has no static membership (KIP-345), so that
- * timeout is the lever; subscribe() does not wait for the join, so HTTP answers at once
- * and /ready stays false until partitions are assigned.
+ * Group membership timings. A member that vanished (kill -9, or the group state a restarted
+ * broker reloads) holds its partitions until the broker gives up on it: one session
+ * timeout, here the broker's default minimum (group.min.session.timeout.ms, 6 s). kafkajs
+ * has no static membership (KIP-345), so this timeout is the lever; heartbeats go out
+ * every second even while a handler runs, so only a process stalled for 6 s is evicted.
+ * subscribe() does not wait for the join: HTTP answers at once, /ready is false until
+ * partitions are assigned.
  */
-const SESSION_TIMEOUT_MS = 10_000;
+const SESSION_TIMEOUT_MS = 6_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 const REBALANCE_TIMEOUT_MS = 20_000;
 /** An idle fetch returns after this; a stopping consumer waits at most this long for it. */
@@ -55,6 +57,7 @@ const COMMIT_INTERVAL_MS = 500;
 const CLIENT_RETRY = { initialRetryTime: 200, maxRetryTime: 1_000, retries: 8 };
 /** How long a subscription that could not start (bad credentials, no broker) waits before trying again. */
 const RESTART_BACKOFF_MS = 5_000;
+const RETRIABLE_BACKOFF_MS = 500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -92,18 +95,20 @@ function saslOptions({ mechanism, username, password }: SaslSettings): SASLOptio
 }
 
 /** Lines kafkajs logs at ERROR during normal operation: a rebalance, a broker that is restarting, a restart of the consumer. */
-const ROUTINE = /rebalanc|not the correct coordinator|not coordinator|coordinator (is )?(loading|not available)|does not host this topic-partition|leader|Restarting the consumer|Connection (error|timeout)|ECONNREFUSED|KafkaJSNumberOfRetriesExceeded|KafkaJSConnectionError|Crash: /i;
+const ROUTINE = /rebalanc|Topic creation errors|already exists|not the correct coordinator|not coordinator|coordinator (is )?(loading|not available)|does not host this topic-partition|leader|Restarting the consumer|Connection (error|timeout)|ECONNREFUSED|KafkaJSNumberOfRetriesExceeded|KafkaJSConnectionError|Crash: /i;
 
-/** kafkajs's log lines through the service's pino logger: its chatter at debug, a routine rebalance at info. */
+/** kafkajs's log lines through the service's pino logger: its chatter at debug, a routine rebalance at info, its errors as warnings. */
 function logCreatorFor(logger: Logger): KafkaConfig['logCreator'] {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _timestamp, logger: _source, ...fields } = log;
       const entry = { kafkajs: namespace, ...fields };
       const text = `kafka: ${message}`;
+      // What kafkajs reports as an error also reaches the adapter (a failed publish, a
+      // crashed consumer), which logs it once, clearly; its own line is a warning.
       if (level === logLevel.ERROR) {
         if (ROUTINE.test(message) || ROUTINE.test(String(fields.error ?? ''))) logger.info(entry, text);
-        else logger.error(entry, text);
+        else logger.warn(entry, text);
       } else if (level === logLevel.WARN) logger.warn(entry, text);
       else logger.debug(entry, text);
     };
@@ -157,6 +162,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // An idempotent producer keeps retrying (kafkajs warns that fewer retries void its
+    // guarantees): during a broker outage publish() waits, and completes once it is back.
+    retry: { ...CLIENT_RETRY, retries: Number.MAX_SAFE_INTEGER },
     // murmur2 like the Java client and partitioner.ts: an order lands on the same partition everywhere.
     createPartitioner: Partitioners.DefaultPartitioner,
   });
@@ -185,8 +193,16 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
     }
   };
 
+  /** One provisioning at a time in this process: a subscription and a publish of the same new topic do not race each other. */
+  let provisioning: Promise<unknown> = Promise.resolve();
   const ensureTopics = async (topics: readonly string[]) => {
     const wanted = [...new Set(topics.flatMap((t) => (t.endsWith('.DLT') ? [t] : [t, deadLetterTopic(t)])))].map(physical);
+    if (wanted.every((t) => known.has(t))) return;
+    const provisioned = provisioning.then(() => provision(wanted));
+    provisioning = provisioned.catch(() => undefined);
+    await provisioned;
+  };
+  const provision = async (wanted: string[]) => {
     if (wanted.every((t) => known.has(t))) return;
     const a = await connectedAdmin();
     const existing = new Set(await a.listTopics());
@@ -277,12 +293,32 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       let consuming = false;
       let consumer: Consumer | undefined;
       let lastProblem = '';
-      /** One clear line per distinct problem, not one per attempt. */
-      const reportProblem = (error: unknown) => {
+      /**
+       * One clear line per distinct problem, not one per attempt; returns how long to wait
+       * before the next. A retriable error (a coordinator still loading) is retried soon.
+       */
+      const reportProblem = (error: unknown): number => {
         const text = errorText(error);
-        if (text !== lastProblem) log.error({ err: error }, `Kafka consumer of group ${subscribeOptions.group} cannot consume: ${text}; retrying every ${RESTART_BACKOFF_MS / 1000} s`);
+        const retriable = error instanceof Error && 'retriable' in error && error.retriable === true;
+        const waitMs = retriable ? RETRIABLE_BACKOFF_MS : RESTART_BACKOFF_MS;
+        if (text !== lastProblem) {
+          const line = `Kafka consumer of group ${subscribeOptions.group} cannot consume: ${text}; trying again every ${waitMs / 1000} s`;
+          if (retriable) log.warn({ err: error }, line);
+          else log.error({ err: error }, line);
+        }
         lastProblem = text;
+        return waitMs;
       };
+      /** A wait that close() cuts short. */
+      let wake = () => {};
+      const pause = (ms: number) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
 
       const newConsumer = () => {
         const c = kafka.consumer({
@@ -306,8 +342,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         c.on(c.events.CRASH, ({ payload }) => {
           consuming = false;
           if (payload.restart) return; // kafkajs rejoins by itself
-          reportProblem(payload.error);
-          if (!closing && !closed) void sleep(RESTART_BACKOFF_MS).then(start);
+          const waitMs = reportProblem(payload.error);
+          if (!closing && !closed) started = pause(waitMs).then(start);
         });
         return c;
       };
@@ -324,8 +360,12 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
             const topic = logical(batch.topic);
             // A handler can wait out a long database outage: the member keeps heartbeating
-            // meanwhile so that the group does not evict it (kafkajs sends at most one per interval).
-            const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+            // meanwhile so that the group does not evict it (kafkajs sends at most one per
+            // interval), and what was resolved before the slow record gets committed.
+            const beat = setInterval(() => {
+              void heartbeat().catch(() => undefined);
+              if (!replay) void commitOffsetsIfNecessary().catch(() => undefined);
+            }, HEARTBEAT_INTERVAL_MS);
             try {
               for (const message of batch.messages) {
                 // Leaving, or the partition moved: not handled, not resolved; its next owner starts here.
@@ -362,19 +402,20 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
             await run(c);
             return; // joined, or crashed: the CRASH listener decides what comes next
           } catch (error) {
-            reportProblem(error);
+            const waitMs = reportProblem(error);
             await c.disconnect().catch(() => undefined);
-            await sleep(RESTART_BACKOFF_MS);
+            await pause(waitMs);
           }
         }
       };
-      const started = start();
+      let started = start();
 
       const subscription = {
         isConsuming: () => consuming,
         async close() {
           if (closing) return;
           closing = true;
+          wake();
           await started;
           await consumer?.disconnect(); // waits for the batch in flight, which stops after its record
           subscriptions.delete(subscription);
