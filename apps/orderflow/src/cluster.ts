@@ -80,6 +80,8 @@ export interface Cluster {
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
   /** Starts a service that is not running, on its port, and waits until it is ready. */
   start(name: ServiceName): Promise<void>;
+  /** Another process of the service beside the running one, as a scale-up does; stop() it to scale down (stop() of the cluster stops it too). */
+  startReplica(name: ServiceName): Promise<Replica>;
   /** Stops one service gracefully and starts it again; without a name, every service. */
   restart(name?: ServiceName): Promise<void>;
   /** The entry point first (no new work), then every other service; each finishes what it has in flight. */
@@ -88,6 +90,14 @@ export interface Cluster {
   lastLines(name: ServiceName): string[];
   /** Process id of each running service. */
   pids(): Partial<Record<ServiceName, number>>;
+}
+
+export interface Replica {
+  pid: number | undefined;
+  /** Its base URL, once it listens. */
+  url(): string | undefined;
+  /** Signals it (SIGTERM: it leaves gracefully) and resolves with its exit code once it is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** The environment the children get: yours, the cluster's defaults, then options.env. */
@@ -140,17 +150,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     pendingRestarts.set(name, timer);
   };
 
-  const spawnService = (name: ServiceName) => {
+  /** A process of the service on `port`; its lines go to `kept` and the output; onListening gets the port it listens on. */
+  const spawnProcess = (name: ServiceName, port: number, kept: string[], onListening: (port: number) => void) => {
     const entry = `${ROOT}services/${name}/main.ts`;
     // CLUSTER_NODE_ARGS: extra flags for every service's node (--cpu-prof, --inspect=0, ...).
     const nodeArgs = (env.CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
     const child = spawn(process.execPath, ['--max-semi-space-size=32', ...nodeArgs, '--import', 'tsx', entry], {
       cwd: ROOT,
-      env: { ...env, [SERVICE_PORTS[name].variable]: String(ports[name]) },
+      env: { ...env, [SERVICE_PORTS[name].variable]: String(port) },
       // The IPC channel lets a child notice when this process is gone, and stop rather than linger.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const kept = lines.get(name) ?? [];
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
@@ -161,8 +171,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
     // runStandalone reports where it listens once it does.
     child.on('message', (message: { type?: string; url?: string }) => {
-      if (message?.type !== 'listening' || !message.url) return;
-      const port = Number(new URL(message.url).port);
+      if (message?.type === 'listening' && message.url) onListening(Number(new URL(message.url).port));
+    });
+    return child;
+  };
+
+  const spawnService = (name: ServiceName) => {
+    const child = spawnProcess(name, ports[name], lines.get(name) ?? [], (port) => {
       ports[name] = port;
       urls[name] = `http://${shownHost}:${port}`;
     });
@@ -232,8 +247,47 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await waitReady(name);
   };
 
+  const replicas = new Set<Replica>();
+  /** Another process of the service beside the running one (a scale-up), on a free port; ready when this resolves. */
+  const startReplica = async (name: ServiceName): Promise<Replica> => {
+    const kept: string[] = [];
+    let url: string | undefined;
+    const child = spawnProcess(name, 0, kept, (port) => {
+      url = `http://${shownHost}:${port}`;
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.once('error', () => resolve(null));
+    });
+    const replica: Replica = {
+      pid: child.pid,
+      url: () => url,
+      async stop(signal = 'SIGTERM') {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        const code = await exited;
+        clearTimeout(timer);
+        replicas.delete(replica);
+        return code;
+      },
+    };
+    replicas.add(replica);
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`a replica of ${name} exited before it was ready:\n${kept.join('\n')}`);
+      const ready = url !== undefined && (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false));
+      if (ready) return replica;
+      if (Date.now() > deadline) {
+        await replica.stop('SIGKILL');
+        throw new Error(`a replica of ${name} was not ready at ${url}/ready in time:\n${kept.join('\n')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
   const stop = async () => {
     stopping = true;
+    await Promise.all([...replicas].map((r) => r.stop()));
     for (const timer of pendingRestarts.values()) clearTimeout(timer);
     pendingRestarts.clear();
     await kill('order');
@@ -254,6 +308,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     env,
     kill,
     start,
+    startReplica,
     async restart(name) {
       if (name) {
         await kill(name);
