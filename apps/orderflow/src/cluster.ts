@@ -201,27 +201,30 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     return state;
   };
 
-  const waitReady = async (name: ServiceName) => {
-    const state = children.get(name);
+  /** Polls `what`'s /ready at url() (undefined until it listens) until it answers 200; fails if it exits or the time is up. */
+  const pollReady = async (what: string, url: () => string | undefined, exited: Promise<unknown>, kept: string[]) => {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-    let exited = false;
-    void state?.exited.then(() => {
-      exited = true;
+    let gone = false;
+    void exited.then(() => {
+      gone = true;
     });
     for (;;) {
-      if (exited) throw new Error(`${name} exited before it was ready:\n${(lines.get(name) ?? []).join('\n')}`);
-      const url = ports[name] === 0 ? undefined : `http://${shownHost}:${ports[name]}`;
-      const ready =
-        url !== undefined &&
-        (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5_000) }).then(
-          (r) => r.ok,
-          () => false,
-        ));
-      if (url) urls[name] = url;
+      if (gone) throw new Error(`${what} exited before it was ready:\n${kept.join('\n')}`);
+      const base = url();
+      const ready = base !== undefined && (await fetch(`${base}/ready`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false));
       if (ready) return;
-      if (Date.now() > deadline) throw new Error(`${name} was not ready at ${urls[name]}/ready in time:\n${(lines.get(name) ?? []).join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`${what} was not ready at ${base}/ready in time:\n${kept.join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  };
+
+  const waitReady = (name: ServiceName) => {
+    const serviceUrl = () => {
+      if (ports[name] === 0) return undefined;
+      urls[name] = `http://${shownHost}:${ports[name]}`;
+      return urls[name];
+    };
+    return pollReady(name, serviceUrl, children.get(name)?.exited ?? Promise.resolve(), lines.get(name) ?? []);
   };
 
   const kill = async (name: ServiceName, signal: NodeJS.Signals = 'SIGTERM') => {
@@ -272,17 +275,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
     };
     replicas.add(replica);
-    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`a replica of ${name} exited before it was ready:\n${kept.join('\n')}`);
-      const ready = url !== undefined && (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false));
-      if (ready) return replica;
-      if (Date.now() > deadline) {
-        await replica.stop('SIGKILL');
-        throw new Error(`a replica of ${name} was not ready at ${url}/ready in time:\n${kept.join('\n')}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      await pollReady(`a replica of ${name}`, () => url, exited, kept);
+    } catch (error) {
+      await replica.stop('SIGKILL');
+      throw error;
     }
+    return replica;
   };
 
   const stop = async () => {
