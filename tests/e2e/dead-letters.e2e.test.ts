@@ -7,7 +7,7 @@ interface DeadLetterList {
 }
 
 /** Orchestration: a step unanswered for this long is sent again (2 more times), then failed; short, so the test outlives it. */
-const STEP_TIMEOUT_MS = 1_000;
+const STEP_TIMEOUT_MS = 1_500;
 
 describe('dead letters (document 002)', () => {
   let t: TestSystem;

@@ -31,8 +31,15 @@ export interface FaultSystemOptions {
 /** Every service as its own process, on a private broker and a private PostgreSQL, with PRODUCTS in stock. */
 export async function startFaultSystem(env: Record<string, string> = {}, options: FaultSystemOptions = {}): Promise<FaultSystem> {
   const kafka = options.broker === 'kafka';
-  const broker = kafka ? await startPrivateKafka() : await startPrivateNats();
-  const postgres = await startPrivatePostgres();
+  // Together: a first Kafka start takes seconds, initdb too.
+  const started = await Promise.allSettled([kafka ? startPrivateKafka() : startPrivateNats(), startPrivatePostgres()]);
+  const [brokerStart, postgresStart] = started;
+  if (brokerStart.status === 'rejected' || postgresStart.status === 'rejected') {
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.remove() : undefined)));
+    throw brokerStart.status === 'rejected' ? brokerStart.reason : (postgresStart as PromiseRejectedResult).reason;
+  }
+  const broker = brokerStart.value;
+  const postgres = postgresStart.value;
   const logs: string[] = [];
   let cluster: Cluster;
   try {
@@ -178,6 +185,8 @@ export async function expectEveryOrderCompletedOnce(
   stream: OrderStream,
   stockBefore: Record<string, number>,
   mark: (what: string) => void = () => undefined,
+  /** Orders the system had before this stream (an earlier test's in the same file). */
+  ordersBefore = 0,
 ) {
   const { urls } = system;
   const orders = [...stream.accepted.values()];
@@ -195,7 +204,7 @@ export async function expectEveryOrderCompletedOnce(
   mark(`all ${ids.length} orders terminal (${stream.retried()} requests sent again)`);
 
   const listed = await request<{ total: number; items: { orderId: string; status: string }[] }>(`${urls.order}/orders?limit=500`);
-  expect(listed.body.total).toBe(ids.length); // no order lost, none made twice by a retried request
+  expect(listed.body.total).toBe(ordersBefore + ids.length); // no order lost, none made twice by a retried request
   expect(listed.body.items.filter((o) => o.status !== 'COMPLETED')).toEqual([]);
   for (const id of ids) expect((await request(`${urls.status}/status/${id}`)).body.status).toBe('COMPLETED');
 
@@ -243,6 +252,9 @@ export function timeline(name: string) {
   const startedAt = Date.now();
   return (what: string) => console.info(`[faults] ${name}: ${what} at ${((Date.now() - startedAt) / 1000).toFixed(1)}s`);
 }
+
+/** How many orders the order service has. */
+export const orderCount = async (urls: Record<string, string>) => (await request<{ total: number }>(`${urls.order}/orders?limit=1`)).body.total;
 
 /** What the inventory service has of each product now. */
 export async function stockOf(urls: Record<string, string>, products: string[]): Promise<Record<string, number>> {

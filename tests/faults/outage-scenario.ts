@@ -20,6 +20,8 @@ export interface Outage {
   /** What clients see while it is down, checked once the stream stopped. */
   meanwhile: string;
   expectMeanwhile: (stream: OrderStream, acceptedBeforeOutage: number) => void;
+  /** Orders placed per second (default 20). */
+  ratePerSecond?: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export function describeOutage(outage: Outage, system: FaultSystemOptions = {}) 
     it(`services report not ready while it is down, reconnect, and every order completes once (meanwhile ${outage.meanwhile})`, async () => {
       const mark = timeline(`${outage.server} restart`);
       const before = await stockOf(s.urls, PRODUCTS);
-      const stream = streamOrders(s.urls, { ratePerSecond: 20, products: PRODUCTS });
+      const stream = streamOrders(s.urls, { ratePerSecond: outage.ratePerSecond ?? 20, products: PRODUCTS });
       await sleep(3_000);
       const acceptedBeforeOutage = stream.accepted.size;
 

@@ -2,13 +2,19 @@ import type { ServiceName } from '@orderflow/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestartPolicy } from '../../apps/orderflow/src/cluster.ts';
 import { eventually, placeOrder, request, sleep, waitForTerminal } from '../e2e/harness.ts';
-import { type FaultSystem, PRODUCTS, expectEveryOrderCompletedOnce, startFaultSystem, stockOf, streamOrders, timeline } from './fault-system.ts';
+import { type FaultSystem, PRODUCTS, expectEveryOrderCompletedOnce, orderCount, startFaultSystem, stockOf, streamOrders, timeline } from './fault-system.ts';
 
 /** As npm run start:cluster's, but quick and with a short fuse: two crashes within a minute and the service stays down. */
 const POLICY: RestartPolicy = { maxCrashes: 2, windowMs: 60_000, initialBackoffMs: 200, maxBackoffMs: 1_000 };
 
-/** Issue 10: kill -9 of one service on Kafka; the cluster starts a replacement as Kubernetes would. */
-describe('kill -9 of a service on Kafka, restarted by the cluster', () => {
+/**
+ * Issue 10: service processes coming and going on Kafka, one system for the file. kill -9
+ * of a service, which the cluster starts again as Kubernetes would; a second replica of a
+ * service joining its consumer group under load, then leaving it (SIGTERM, a scale-down);
+ * a service that keeps crashing, given up on. Every order ends once; timings are printed,
+ * never asserted.
+ */
+describe('service processes on Kafka: kill -9 and restart, a replica joining and leaving, a crash loop', () => {
   let s: FaultSystem;
   const gaveUp: ServiceName[] = [];
   beforeAll(async () => {
@@ -30,7 +36,7 @@ describe('kill -9 of a service on Kafka, restarted by the cluster', () => {
       60_000,
     );
 
-  it('the replacement answers /health, orders flow through it again, and every order completes once', async () => {
+  it('kill -9 of inventory: the replacement answers /health, orders flow through it again, and every order completes once', async () => {
     const mark = timeline('kill -9 of inventory');
     const before = await stockOf(s.urls, PRODUCTS);
     const stream = streamOrders(s.urls, { ratePerSecond: 10, products: PRODUCTS });
@@ -66,6 +72,31 @@ describe('kill -9 of a service on Kafka, restarted by the cluster', () => {
     await expectEveryOrderCompletedOnce(s, stream, before, mark);
     mark('checked: nothing lost, nothing twice');
     expect(gaveUp).toEqual([]);
+  });
+
+  it('a second payment replica joins, then leaves, under load: orders keep completing through both rebalances, each exactly once', async () => {
+    const mark = timeline('payment replica');
+    const before = await stockOf(s.urls, PRODUCTS);
+    const ordersBefore = await orderCount(s.urls);
+    const stream = streamOrders(s.urls, { ratePerSecond: 10, products: PRODUCTS });
+    await sleep(3_000);
+
+    const joining = Date.now();
+    const replica = await s.cluster.startReplica('payment');
+    mark(`second payment process ready after ${Date.now() - joining} ms (pid ${replica.pid})`);
+    await sleep(6_000);
+    const acceptedWithTwo = stream.accepted.size;
+
+    const leaving = Date.now();
+    expect(await replica.stop('SIGTERM')).toBe(0);
+    mark(`second payment process gone after ${Date.now() - leaving} ms`);
+    await sleep(4_000);
+    await stream.stop();
+    mark(`stream stopped: ${stream.accepted.size} orders accepted (${acceptedWithTwo} by the time the replica left)`);
+    expect(stream.accepted.size).toBeGreaterThan(acceptedWithTwo);
+
+    await expectEveryOrderCompletedOnce(s, stream, before, mark, ordersBefore);
+    mark('checked: nothing lost, nothing twice');
   });
 
   it('a service that keeps crashing is given up on: it stays down and the cluster says so', async () => {
