@@ -5,7 +5,7 @@ import { deadLetterTopic } from '@orderflow/contracts';
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer, IHeaders, KafkaConfig, KafkaMessage, LogEntry, Message, SASLOptions, logLevel as LogLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
-import type { Bus, BusRecord, PartitionLag, Subscription } from './bus.ts';
+import type { Bus, BusRecord, PartitionLag, TrackedSubscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
 import { deliver } from './delivery.ts';
 
@@ -45,7 +45,13 @@ export interface KafkaBusOptions {
 const SESSION_TIMEOUT_MS = 6_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 const REBALANCE_TIMEOUT_MS = 20_000;
-/** An idle fetch returns after this; a stopping consumer waits at most this long for it. */
+/**
+ * An idle fetch returns after this; a stopping consumer waits at most this long for it.
+ * It also bounds how long a record can wait for the fetch in flight: on a 5-hop chain at
+ * 20/s, p95 was 241 ms with 500 ms (kafkajs's default is 5 s), 46 ms with 100 ms, 25 ms
+ * with 50 ms (p50 about 10 ms for all). Shorter waits cost idle CPU: five idle
+ * subscriptions used 5.7% of a core at 500 ms, 8.6% at 100 ms, 11% at 50 ms.
+ */
 const MAX_WAIT_MS = 100;
 /** Resolved offsets are committed at the end of each batch, and at least this often inside a long one. */
 const COMMIT_INTERVAL_MS = 500;
@@ -123,6 +129,8 @@ const kafkaClient = (options: { brokers: readonly string[]; clientId: string; ss
     logLevel: (options.logger.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.INFO) as LogLevel,
     logCreator: logCreatorFor(options.logger),
     retry: CLIENT_RETRY,
+    // kafkajs's 1 s gives up on a connect to a busy broker on a loaded machine; a refused connection still fails at once.
+    connectionTimeout: 3_000,
   });
 
 /** Connects once; a failed attempt is forgotten so that the next call tries again. */
@@ -177,7 +185,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
 
   let closed = false;
   const known = new Set<string>();
-  const subscriptions = new Set<Subscription & { isConsuming(): boolean }>();
+  const subscriptions = new Set<TrackedSubscription>();
 
   /**
    * Until every partition's leader hosts it: a new topic's leader is in the metadata a
@@ -211,6 +219,9 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       // Services start together and race to create the same topics: kafkajs resolves false
       // when every topic it was refused already existed, so losing the race is no error.
       await a.createTopics({
+        // Not kafkajs's wait: its metadata check fails on "does not host this topic-partition"
+        // while a new topic is being placed; leadersServe() below waits for that instead.
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic,
           numPartitions: options.partitions ?? 3,
@@ -445,7 +456,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
             await sleep(50);
           }
         },
-      } satisfies Subscription & { isConsuming(): boolean };
+      } satisfies TrackedSubscription;
       subscriptions.add(subscription);
       return subscription;
     },
