@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
-import { type Bus, SERVICE_PORTS, createBus, deleteNatsStreams, loadConfig } from '@orderflow/platform';
+import { type Bus, SERVICE_PORTS, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
 import { startCluster } from './cluster.ts';
@@ -40,8 +40,8 @@ figures as ratios.
 Servers come from the environment: NATS_URL (default nats://127.0.0.1:4222),
 KAFKA_BROKERS (required for kafka), DATABASE_URL (the PostgreSQL server, default
 postgres://postgres@127.0.0.1:5432/postgres). Each run uses a database of its own
-(orderflow_bench_<random>) and NATS streams of its own, removed at the end; on Kafka the
-services' topics are shared with earlier runs (the chain's are new each run).
+(orderflow_bench_<random>) and NATS streams (bench_<random>_*) or Kafka topics and
+consumer groups (KAFKA_PREFIX=bench-<random>.) of its own, all removed at the end.
 `;
 
 const { values } = parseArgs({
@@ -105,6 +105,13 @@ if (broker === 'nats') {
   const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
   Object.assign(env, { NATS_URL: natsUrl, NATS_STREAM_PREFIX: `bench_${runId}` });
   cleanups.push(() => deleteNatsStreams({ url: natsUrl, streamPrefix: `bench_${runId}` }));
+}
+if (broker === 'kafka') {
+  // Named here, not only inherited: the baseline's bus is configured from this env alone.
+  for (const [name, value] of Object.entries(process.env)) if (name.startsWith('KAFKA_') && value) env[name] = value;
+  env.KAFKA_PREFIX = `bench-${runId}.`;
+  const settings = loadConfig(env).bus;
+  if (settings.kind === 'kafka') cleanups.push(() => deleteKafkaScope({ brokers: settings.brokers, prefix: settings.prefix, ssl: settings.ssl, sasl: settings.sasl }));
 }
 if (database === 'postgres' && !values.baseline) {
   const created = await createTestDatabase(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres', 'orderflow_bench');
