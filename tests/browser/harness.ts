@@ -25,8 +25,11 @@ export interface UiTestSystem {
 export async function startUiTestSystem(env: Record<string, string> = {}): Promise<UiTestSystem> {
   // As npm start: a development issuer the services trust and the UI's development sign-in asks.
   const issuer: DevIssuer = await startDevIssuer({ dataDir: ':memory:', host: '127.0.0.1', port: 0 });
+  // The UI's port before the services start: their allowed origins (ALLOWED_ORIGINS's default) follow FRONTEND_PORT.
+  const webPort = await freePort();
   const config = loadConfig({
     AUTH_ISSUER: issuer.url,
+    FRONTEND_PORT: String(webPort),
     DATA_DIR: ':memory:',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
     LOG_FORMAT: 'json',
@@ -39,7 +42,7 @@ export async function startUiTestSystem(env: Record<string, string> = {}): Promi
   const statusPort = Number(new URL(system.urls.status!).port);
   let web: RunningWebUi;
   try {
-    web = await startWebUi({ port: await freePort(), env: { ...webUiEnv(system.urls), DEV_ISSUER_URL: issuer.url }, logger });
+    web = await startWebUi({ port: webPort, env: { ...webUiEnv(system.urls), DEV_ISSUER_URL: issuer.url }, logger });
   } catch (error) {
     await system.stop();
     await issuer.stop();

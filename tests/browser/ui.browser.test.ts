@@ -35,7 +35,11 @@ async function signInAs(p: Page, who: 'operator' | { customerId: string }) {
     await p.getByLabel('Customer ID').fill(who.customerId);
     await p.getByTestId('sign-in-customer').click();
   }
-  await poll(() => p.getByTestId('signed-in-as').textContent()).toContain(who === 'operator' ? '(operator)' : `${who.customerId} (customer)`);
+  // Playwright's own wait, not expect.poll: this also runs in beforeAll, outside any test.
+  await p
+    .getByTestId('signed-in-as')
+    .filter({ hasText: who === 'operator' ? '(operator)' : `${who.customerId} (customer)` })
+    .waitFor();
 }
 
 afterAll(async () => {
