@@ -1,9 +1,25 @@
 import { defineConfig } from 'vitest/config';
-import { faultBinariesProblems, requireServices, sharedServicesProblems } from './tests/support/required-services.ts';
+import { faultBinariesProblems, kafkaFaultProblems, requireServices, sharedKafkaProblems, sharedServicesProblems } from './tests/support/required-services.ts';
 
 const SAGA_MODES = ['choreography', 'orchestration'] as const;
 /** The suites that start whole systems get one development issuer per run (tokens for their requests). */
 const DEV_ISSUER_SETUP = 'tests/support/dev-issuer-setup.ts';
+
+/** The cluster projects of one broker (e2e-cluster[-kafka][-orchestration]), one saga mode at a time from groupOrder on. */
+const clusterProjects = (broker: 'nats' | 'kafka', groupOrder: number) =>
+  SAGA_MODES.map((mode, index) => ({
+    test: {
+      name: ['e2e-cluster', ...(broker === 'kafka' ? ['kafka'] : []), ...(mode === 'orchestration' ? ['orchestration'] : [])].join('-'),
+      include: ['tests/e2e/**/*.e2e.test.ts'],
+      exclude: ['**/node_modules/**', 'tests/e2e/postgres.e2e.test.ts', 'tests/e2e/orchestration.e2e.test.ts'],
+      env: { SAGA_MODE: mode, E2E_TARGET: 'cluster', E2E_BROKER: broker },
+      globalSetup: [DEV_ISSUER_SETUP],
+      testTimeout: 90_000,
+      hookTimeout: 90_000,
+      fileParallelism: false,
+      sequence: { groupOrder: groupOrder + index },
+    },
+  }));
 
 /** Tests by suffix: *.unit.test.ts (pure), *.int.test.ts (real database / broker), *.e2e.test.ts (whole system), *.fault.test.ts (outages). */
 export default defineConfig(async () => {
@@ -11,10 +27,16 @@ export default defineConfig(async () => {
   // ones from the installed binaries. Missing: left out with one line, unless REQUIRE_SERVICES=1.
   const clusterProblems = requireServices ? [] : await sharedServicesProblems();
   const faultProblems = requireServices ? [] : faultBinariesProblems();
+  const kafkaClusterProblems = requireServices ? [] : await sharedKafkaProblems();
+  const kafkaFaultsProblems = requireServices ? [] : kafkaFaultProblems();
   if (clusterProblems.length > 0) {
     console.info(`[orderflow] skipping e2e-cluster, e2e-cluster-orchestration: ${clusterProblems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
   }
   if (faultProblems.length > 0) console.info(`[orderflow] skipping faults: ${faultProblems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
+  if (kafkaClusterProblems.length > 0) {
+    console.info(`[orderflow] skipping e2e-cluster-kafka, e2e-cluster-kafka-orchestration: ${kafkaClusterProblems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
+  }
+  if (kafkaFaultsProblems.length > 0) console.info(`[orderflow] skipping faults-kafka: ${kafkaFaultsProblems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
 
   return {
     test: {
@@ -63,21 +85,9 @@ export default defineConfig(async () => {
         // orchestration.e2e.test.ts, whose step timeouts (400 ms, 2 attempts) are tuned for
         // the in-process system: six processes on two cores answer a 60-order burst more
         // slowly than that, and the timeouts then compensate steps that were answered.
-        ...(clusterProblems.length > 0
-          ? []
-          : SAGA_MODES.map((mode, index) => ({
-              test: {
-                name: mode === 'choreography' ? 'e2e-cluster' : 'e2e-cluster-orchestration',
-                include: ['tests/e2e/**/*.e2e.test.ts'],
-                exclude: ['**/node_modules/**', 'tests/e2e/postgres.e2e.test.ts', 'tests/e2e/orchestration.e2e.test.ts'],
-                env: { SAGA_MODE: mode, E2E_TARGET: 'cluster' },
-                globalSetup: [DEV_ISSUER_SETUP],
-                testTimeout: 90_000,
-                hookTimeout: 90_000,
-                fileParallelism: false,
-                sequence: { groupOrder: 1 + index },
-              },
-            }))),
+        ...(clusterProblems.length > 0 ? [] : clusterProjects('nats', 1)),
+        // The same again on Kafka: a topic and group prefix of each file's own, deleted at its end.
+        ...(kafkaClusterProblems.length > 0 ? [] : clusterProjects('kafka', 3)),
         ...(faultProblems.length > 0
           ? []
           : [
@@ -86,11 +96,28 @@ export default defineConfig(async () => {
                   // Broker and database restarts, SIGTERM: private servers, so nothing else is disturbed.
                   name: 'faults',
                   include: ['tests/faults/**/*.fault.test.ts'],
+                  exclude: ['**/node_modules/**', 'tests/faults/**/*.kafka.fault.test.ts'],
                   globalSetup: [DEV_ISSUER_SETUP],
                   testTimeout: 180_000,
                   hookTimeout: 120_000,
                   fileParallelism: false,
-                  sequence: { groupOrder: 3 },
+                  sequence: { groupOrder: 5 },
+                },
+              },
+            ]),
+        ...(kafkaFaultsProblems.length > 0
+          ? []
+          : [
+              {
+                test: {
+                  // The same on Kafka: a private broker per file (npm run kafka's launcher, free ports, a temporary folder).
+                  name: 'faults-kafka',
+                  include: ['tests/faults/**/*.kafka.fault.test.ts'],
+                  globalSetup: [DEV_ISSUER_SETUP],
+                  testTimeout: 240_000,
+                  hookTimeout: 120_000,
+                  fileParallelism: false,
+                  sequence: { groupOrder: 6 },
                 },
               },
             ]),

@@ -1,5 +1,6 @@
 import { type ServiceOptions, isEntryPoint, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
 import { STEPS } from './domain/saga.ts';
+import { watchDeadLetteredCommands } from './handlers/dead-letters.ts';
 import { driveSaga } from './handlers/drive-saga.ts';
 import { startStepTimeouts } from './handlers/step-timeouts.ts';
 import { registerSagaRoutes } from './http/routes.ts';
@@ -15,6 +16,7 @@ export async function startOrchestratorService(options: ServiceOptions) {
     maxAttempts: config.sagaStepMaxAttempts,
   };
   await runtime.consume('orchestrator', driveSaga(deps));
+  const deadLetters = await watchDeadLetteredCommands(runtime, deps);
   const timeouts = startStepTimeouts(runtime.db, deps, runtime.relay, runtime.logger, Math.min(1_000, config.sagaStepTimeoutMs / 4));
   const service = await serveHttp(runtime, { description: 'Drives each order saga with commands (SAGA_MODE=orchestration, document 004).', port: options.port }, (app) =>
     registerSagaRoutes(app, { db: runtime.db, stepName: (index) => STEPS[index]?.name ?? 'unknown' }),
@@ -22,6 +24,7 @@ export async function startOrchestratorService(options: ServiceOptions) {
   return {
     ...service,
     async stop() {
+      await deadLetters.close();
       await timeouts.stop();
       await service.stop();
     },

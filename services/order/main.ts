@@ -25,7 +25,7 @@ export async function startOrderService(options: ServiceOptions) {
 
   const prices = new Map(catalog.products.map((p) => [p.productId, { unitPrice: p.unitPrice }]));
   return serveHttp(runtime, { description: 'Accepts orders, follows each order through the saga, cancels.', port: options.port }, (app) =>
-    registerOrderRoutes(app, { db, events: runtime.events, relay: runtime.relay, prices, currency: catalog.currency, now }),
+    registerOrderRoutes(app, { db, events: runtime.events, relay: runtime.relay, prices, currency: catalog.currency, now, limits: config.limits }),
   );
 }
 

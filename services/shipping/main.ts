@@ -1,12 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type ServiceOptions, isEntryPoint, openSettingsStore, registerFailureInjectionRoutes, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
+import { withCarrierLatency } from './handlers/carrier-latency.ts';
 import { cancelShipment, createShipment } from './handlers/shipping-handlers.ts';
 import { ShippingFailureInjection, registerShippingRoutes } from './http/routes.ts';
 import { type ShippingTables, shippingMigrations } from './store/schema.ts';
 
 export async function startShippingService(options: ServiceOptions) {
   const { config } = options;
-  const runtime = await startServiceRuntime<ShippingTables>({ service: 'shipping', migrations: shippingMigrations, ...options });
+  const runtime = await startServiceRuntime<ShippingTables>({
+    service: 'shipping',
+    migrations: shippingMigrations,
+    ...options,
+    bus: withCarrierLatency(options.bus, config.shippingDelayMs),
+  });
   const failures = await openSettingsStore(runtime.db, 'failure-injection', ShippingFailureInjection, { failureRate: config.shippingFailureRate });
   const deps = {
     events: runtime.events,
@@ -15,7 +21,6 @@ export async function startShippingService(options: ServiceOptions) {
     failureRate: () => failures.current().failureRate,
     random: Math.random,
     randomHex: () => randomBytes(4).toString('hex'),
-    carrierDelayMs: config.shippingDelayMs,
   };
   // One handler per step for the event (choreography) and the command (orchestration).
   await runtime.consume(

@@ -1,6 +1,7 @@
 import { OrderStatus } from '@orderflow/contracts';
 import { type RunningService, type ServiceOptions, isEntryPoint, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
 import { projectEvents } from './handlers/project-events.ts';
+import { createConnectionLimiter } from './http/live-updates.ts';
 import { registerStatusRoutes } from './http/routes.ts';
 import { registerSseRoutes } from './http/sse-routes.ts';
 import { registerWebSocketRoutes } from './http/websocket-routes.ts';
@@ -37,8 +38,14 @@ export async function startStatusService(options: ServiceOptions): Promise<Runni
   // Not ready until the replay at start is done, so no client sees a half-built read model.
   return serveHttp(runtime, { description, port: options.port, websocket: true, readiness: async () => ({ caughtUp }) }, (app) => {
     registerStatusRoutes(app, { readModel, now });
-    registerWebSocketRoutes(app, { readModel });
-    registerSseRoutes(app, { readModel });
+    const { limits } = config;
+    const live = {
+      readModel,
+      connections: createConnectionLimiter({ total: limits.liveConnections, perIp: limits.liveConnectionsPerIp }),
+      maxBufferedBytes: limits.liveMaxBufferedBytes,
+    };
+    registerWebSocketRoutes(app, live);
+    registerSseRoutes(app, live);
   });
 }
 

@@ -25,7 +25,7 @@ export interface UiTestSystem {
 export async function startUiTestSystem(env: Record<string, string> = {}): Promise<UiTestSystem> {
   // As npm start: a development issuer the services trust and the UI's development sign-in asks.
   const issuer: DevIssuer = await startDevIssuer({ dataDir: ':memory:', host: '127.0.0.1', port: 0 });
-  // The UI's port is known before the services start: their allowed origins are the UI's (FRONTEND_PORT's).
+  // The UI's port before the services start: their allowed origins (ALLOWED_ORIGINS's default) follow FRONTEND_PORT.
   const webPort = await freePort();
   const config = loadConfig({
     AUTH_ISSUER: issuer.url,

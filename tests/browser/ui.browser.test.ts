@@ -43,8 +43,11 @@ async function signInAs(p: Page, who: 'operator' | { customerId: string }) {
     await p.getByLabel('Customer ID').fill(who.customerId);
     await p.getByTestId('sign-in-customer').click();
   }
-  // waitFor, not expect.poll: this also runs in beforeAll, where vitest allows no expect.poll.
-  await p.getByTestId('signed-in-as').filter({ hasText: who === 'operator' ? '(operator)' : `${who.customerId} (customer)` }).waitFor();
+  // Playwright's own wait, not expect.poll: this also runs in beforeAll, outside any test.
+  await p
+    .getByTestId('signed-in-as')
+    .filter({ hasText: who === 'operator' ? '(operator)' : `${who.customerId} (customer)` })
+    .waitFor();
 }
 
 afterAll(async () => {

@@ -1,15 +1,18 @@
 import { Header } from '@orderflow/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestSystem, eventually, placeOrder, request, sagaMode, startTestSystem, waitForView } from './harness.ts';
+import { type TestSystem, eventually, placeOrder, request, sagaMode, sleep, startTestSystem, waitForView } from './harness.ts';
 
 interface DeadLetterList {
   items: { id: number; topic: string; consumerGroup: string; attempts: number; error: string; replayedAt: string | null; key: string }[];
 }
 
+/** Orchestration: a step unanswered for this long is sent again (2 more times), then failed; short, so the test outlives it. */
+const STEP_TIMEOUT_MS = 1_500;
+
 describe('dead letters (document 002)', () => {
   let t: TestSystem;
   beforeAll(async () => {
-    t = await startTestSystem();
+    t = await startTestSystem({ SAGA_STEP_TIMEOUT_MS: String(STEP_TIMEOUT_MS), SAGA_STEP_MAX_ATTEMPTS: '3' });
   });
   afterAll(() => t.stop());
 
@@ -43,6 +46,20 @@ describe('dead letters (document 002)', () => {
     const next = await placeOrder(t.urls, { customerId: 'after-dlt', items: [{ productId: 'product-1', quantity: 1 }] });
     await waitForView(t.urls, next.body.orderId, (v) => v.status === 'COMPLETED', 'the next order to complete');
     expect((await request(`${t.urls.order}/orders/${orderId}`)).body.status).toBe('PENDING');
+
+    if (sagaMode === 'orchestration') {
+      // A dead-lettered command is not an unanswered one: past every step timeout, the
+      // orchestrator has neither sent it again (one dead letter, as in choreography) nor
+      // failed the order as a stock-out; it waits for the replay.
+      await sleep(STEP_TIMEOUT_MS * 4);
+      expect((await request(`${t.urls.order}/orders/${orderId}`)).body.status).toBe('PENDING');
+      const saga = (await request(`${t.urls.orchestrator}/sagas/${orderId}`)).body;
+      expect(saga).toMatchObject({ status: 'RUNNING', step: 'inventory', attempts: 1, deadline: null });
+      expect(saga.outcome).toMatch(/^DEAD_LETTERED: ReserveInventory failed in inventory after 3 attempts/);
+    }
+    const deadOfOrder = await request<DeadLetterList>(`${t.urls.inventory}/admin/dead-letters`);
+    expect(deadOfOrder.body.items.filter((d) => d.key === orderId)).toHaveLength(1);
+    expect((await t.bus.readAll(`${topic}.DLT`)).filter((r) => r.key === orderId)).toHaveLength(1);
 
     const stillFailing = await request(`${t.urls.inventory}/admin/dead-letters/${dead.id}/replay`, { method: 'POST' });
     expect(stillFailing.status).toBe(409);

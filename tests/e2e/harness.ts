@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OrderView, StatusSocketMessage } from '@orderflow/contracts';
-import { BEARER_SUBPROTOCOL, type Bus, type ServiceName, createBus, createRootLogger, deleteNatsStreams, loadConfig, requestDevToken } from '@orderflow/platform';
+import { BEARER_SUBPROTOCOL, type Bus, type ServiceName, createBus, createRootLogger, deleteKafkaScope, deleteNatsStreams, loadConfig, requestDevToken } from '@orderflow/platform';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { type Cluster, startCluster } from '../../apps/orderflow/src/cluster.ts';
 import { startSystem } from '../../apps/orderflow/src/system.ts';
 import { startThreadedSystem, threadServices } from '../../apps/orderflow/src/threaded-system.ts';
 import { createTestDatabase, findTestPostgres } from '../../packages/platform/src/database/test-databases.ts';
+import { kafkaBrokers } from '../support/required-services.ts';
 
 /** The saga mode of this run (the vitest project sets SAGA_MODE). */
 export const sagaMode = process.env.SAGA_MODE === 'orchestration' ? 'orchestration' : 'choreography';
@@ -20,6 +21,8 @@ export const sagaMode = process.env.SAGA_MODE === 'orchestration' ? 'orchestrati
  * start:cluster).
  */
 export const e2eTarget = process.env.E2E_TARGET === 'cluster' ? 'cluster' : process.env.E2E_TARGET === 'threads' ? 'threads' : 'embedded';
+/** The cluster's broker (the vitest project sets E2E_BROKER): NATS, or Kafka at KAFKA_BROKERS (default 127.0.0.1:9092). */
+export const e2eBroker = process.env.E2E_BROKER === 'kafka' ? 'kafka' : 'nats';
 
 /** One service stopped and started again while the others keep running, in either target. */
 export interface ServiceControl {
@@ -103,28 +106,27 @@ async function startEmbeddedTestSystem(env: Record<string, string>, options: { p
 }
 
 /**
- * Every service as its own process, on NATS and PostgreSQL: a database of its own
- * (orderflow_e2e_<random>) and a stream prefix of its own, both removed by stop().
- * Data always persists (the database), so `persistent` changes nothing here.
+ * Every service as its own process, on NATS or Kafka (E2E_BROKER) and PostgreSQL: a
+ * database of its own (orderflow_e2e_<random>) and a stream or topic-and-group prefix of
+ * its own, all removed by stop(). Data always persists (the database), so `persistent`
+ * changes nothing here.
  */
 async function startClusterTestSystem(env: Record<string, string>): Promise<TestSystem> {
   const { url: serverUrl, reason } = await findTestPostgres();
   if (!serverUrl) throw new Error(`E2E_TARGET=cluster needs PostgreSQL: ${reason}`);
-  const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
-  const streamPrefix = `e2e_${randomBytes(6).toString('hex')}`;
+  const scope = `e2e_${randomBytes(6).toString('hex')}`;
   const database = await createTestDatabase(serverUrl, 'orderflow_e2e');
+  const brokerEnv = e2eBroker === 'kafka' ? kafkaScopeEnv(scope) : natsScopeEnv(scope);
   const clusterEnv = {
     ...baseEnv(),
-    BUS: 'nats',
-    NATS_URL: natsUrl,
-    NATS_STREAM_PREFIX: streamPrefix,
+    ...brokerEnv.env,
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '4',
     DATA_DIR: ':memory:',
     ...env,
   };
   const removeAll = async () => {
-    await deleteNatsStreams({ url: natsUrl, streamPrefix }).catch(() => undefined);
+    await brokerEnv.remove().catch((error: unknown) => console.error(`[e2e cluster] could not delete the broker scope ${scope}: ${String(error)}`));
     await database.drop();
   };
   let cluster: Cluster;
@@ -158,6 +160,33 @@ async function startClusterTestSystem(env: Record<string, string>): Promise<Test
         await removeAll();
       }
     },
+  };
+}
+
+interface BrokerScope {
+  env: Record<string, string>;
+  /** Deletes what the run created on the broker. */
+  remove(): Promise<void>;
+}
+
+/** NATS streams named <scope>_*. */
+function natsScopeEnv(scope: string): BrokerScope {
+  const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
+  return {
+    env: { BUS: 'nats', NATS_URL: natsUrl, NATS_STREAM_PREFIX: scope },
+    remove: () => deleteNatsStreams({ url: natsUrl, streamPrefix: scope }),
+  };
+}
+
+/**
+ * Kafka topics and consumer groups named e2e-<random>.*: beside a live system on the same
+ * broker, nothing is shared. No underscore: Kafka warns that '.' and '_' collide in metric names.
+ */
+export function kafkaScopeEnv(scope: string, brokers = kafkaBrokers()): BrokerScope {
+  const prefix = `${scope.replaceAll('_', '-')}.`;
+  return {
+    env: { BUS: 'kafka', KAFKA_BROKERS: brokers, KAFKA_PREFIX: prefix },
+    remove: () => deleteKafkaScope({ brokers: brokers.split(','), prefix }),
   };
 }
 

@@ -1,18 +1,24 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, createTestDatabase, findTestPostgres } from '../../packages/platform/src/database/test-databases.ts';
-import { type TestSystem, placeOrder, request, stockOf, startTestSystem, waitForTerminal, waitForView } from './harness.ts';
+import { type TestSystem, eventually, placeOrder, request, sleep, stockOf, startTestSystem, waitForTerminal, waitForView } from './harness.ts';
 
 // Every service on PostgreSQL (one schema each in a fresh database), the broker embedded.
 // Skipped with one line when PostgreSQL cannot be reached, unless REQUIRE_SERVICES=1.
 const { url: serverUrl } = await findTestPostgres();
+
+/** Shipping's simulated carrier call: long enough to cancel a PAID order, and to see a transaction held across it. */
+const CARRIER_DELAY_MS = 400;
+
+type Levels = { items: { productId: string; available: number }[] };
+const availableByProduct = (levels: Levels) => Object.fromEntries(levels.items.map((p) => [p.productId, p.available]));
 
 describe.skipIf(!serverUrl)('the saga with every service on PostgreSQL', () => {
   let database: TestDatabase;
   let t: TestSystem;
   beforeAll(async () => {
     database = await createTestDatabase(serverUrl ?? '');
-    t = await startTestSystem({ DATABASE_URL: database.url, DATABASE_POOL_SIZE: '4', SHIPPING_DELAY_MS: '150' });
+    t = await startTestSystem({ DATABASE_URL: database.url, DATABASE_POOL_SIZE: '4', SHIPPING_DELAY_MS: String(CARRIER_DELAY_MS) });
   });
   afterAll(async () => {
     await t?.stop();
@@ -100,5 +106,51 @@ describe.skipIf(!serverUrl)('the saga with every service on PostgreSQL', () => {
     expect(completed).toBe(before);
     expect(views.filter((v) => v.status === 'CANCELLED_NO_STOCK')).toHaveLength(10);
     expect(await stockOf(t.urls, 'product-3')).toBe(0);
+  });
+
+  it("concurrent releases: the status service's inventory view equals the inventory service's stock, also after a rebuild from the log", async () => {
+    // Declined payments release their stock; the lines come in both orders (the orders that deadlocked).
+    const lines = [
+      { productId: 'product-1', quantity: 1 },
+      { productId: 'product-2', quantity: 2 },
+    ];
+    const placed = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => placeOrder(t.urls, { customerId: `decline-payment-${i}`, items: i % 2 === 0 ? lines : [...lines].reverse() })),
+    );
+    for (const p of placed) {
+      await waitForView(t.urls, p.body.orderId, (v) => v.status === 'PAYMENT_FAILED' && v.timeline.some((e) => e.type === 'InventoryReleased'), 'PAYMENT_FAILED and released');
+    }
+
+    const sameAsInventory = async () => {
+      const stock = availableByProduct((await request<Levels>(`${t.urls.inventory}/inventory`)).body);
+      const view = availableByProduct((await request<Levels>(`${t.urls.status}/inventory`)).body);
+      return JSON.stringify(view) === JSON.stringify(stock) ? view : undefined;
+    };
+    const view = await eventually(sameAsInventory, "the status service's levels to equal the inventory's");
+    expect(view['product-2']).toBe(await stockOf(t.urls, 'product-2'));
+
+    await t.system.stopService('status');
+    await t.system.startService('status');
+    await eventually(async () => ((await request(`${t.urls.status}/ready`)).status === 200 ? true : undefined), 'status ready after the rebuild');
+    await eventually(sameAsInventory, "the rebuilt status service's levels to equal the inventory's");
+  });
+
+  it('shipping keeps no transaction open while it waits for the carrier', async () => {
+    const placed = await placeOrder(t.urls, { customerId: 'grace', items: [{ productId: 'product-1', quantity: 1 }] });
+    const { orderId } = placed.body;
+    await waitForView(t.urls, orderId, (v) => v.status === 'PAID', 'PAID');
+    // From PAID until shipped, shipping waits CARRIER_DELAY_MS; any transaction of the
+    // system older than half of that was held across the wait.
+    let oldestMs = 0;
+    const deadline = Date.now() + CARRIER_DELAY_MS * 3;
+    while (Date.now() < deadline && (await request(`${t.urls.status}/status/${orderId}`)).body.status === 'PAID') {
+      const rows = await query<{ age_ms: number | null }>(
+        'select (extract(epoch from max(clock_timestamp() - xact_start)) * 1000)::float8 as age_ms from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
+      oldestMs = Math.max(oldestMs, rows[0]?.age_ms ?? 0);
+      await sleep(5);
+    }
+    await waitForView(t.urls, orderId, (v) => v.status === 'COMPLETED', 'COMPLETED');
+    expect(oldestMs).toBeLessThan(CARRIER_DELAY_MS / 2);
   });
 });

@@ -93,12 +93,15 @@ describe('the saga, choreographed', () => {
     expect(view.status).toBe('CANCELLED');
     expect(await stockOf(t.urls, 'product-2')).toBe(before);
     expect((await request(`${t.urls.order}/orders/${orderId}`)).body).toMatchObject({ status: 'CANCELLED' });
-    // The shipment in the making crossed the cancel: voided once made (in both saga modes).
+    // The shipment in the making crossed the cancel. Either shipping made it first and
+    // voids it (the command follows CreateShipment on its partition in orchestration),
+    // or, while the carrier call was under way outside any transaction, OrderCancelled
+    // (another topic) came first and none is made (the usual case in choreography).
     const shipment = await eventually(async () => {
       const found = await request<{ status: string; reason: string | null }>(`${t.urls.shipping}/shipments/${orderId}`);
       return found.status === 200 && found.body.status !== 'SHIPPED' ? found.body : undefined;
-    }, 'the shipment to be voided');
-    expect(shipment).toMatchObject({ status: 'VOIDED', reason: 'ORDER_CANCELLED' });
+    }, 'the shipment to be voided or never made');
+    expect(shipment).toMatchObject({ status: expect.stringMatching(/^(VOIDED|CANCELLED_BEFORE_SHIPMENT)$/), reason: 'ORDER_CANCELLED' });
 
     const again = await request(`${t.urls.order}/orders/${orderId}/cancel`, { method: 'POST' });
     expect(again.status).toBe(409);

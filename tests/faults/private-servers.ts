@@ -3,6 +3,7 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../apps/orderflow/src/cluster.ts';
+import { type KafkaBroker, startKafkaBroker } from '../../apps/orderflow/src/kafka.ts';
 import { NATS_SERVER_BIN, postgresBinDir, unreachable } from '../support/required-services.ts';
 
 /**
@@ -125,6 +126,45 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
     stop,
     async remove() {
       await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * An Apache Kafka broker (npm run kafka's launcher: one KRaft node on loopback), its
+ * storage in a temporary folder: stop() shuts it down cleanly, start() brings it back on
+ * the same ports and data, as a restarted broker would be. The first start takes 5-15 s.
+ */
+export async function startPrivateKafka(): Promise<PrivateServer & { kill(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'orderflow-faults-kafka-'));
+  let port = await freePort();
+  let controllerPort = await freePort();
+  let broker: KafkaBroker | undefined;
+  const start = async () => {
+    // Quiet: a start that fails reports the broker's last lines in its error.
+    broker = await startKafkaBroker({ port, controllerPort, dataDir: dir, heap: '512m', output: () => undefined });
+  };
+  await retryOnce(start, async () => {
+    port = await freePort();
+    controllerPort = await freePort();
+  });
+  const stop = async () => {
+    const running = broker;
+    broker = undefined;
+    await running?.stop();
+  };
+  return {
+    url: `127.0.0.1:${port}`,
+    start,
+    stop,
+    async kill() {
+      const running = broker;
+      broker = undefined;
+      await running?.kill();
+    },
+    async remove() {
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

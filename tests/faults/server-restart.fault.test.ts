@@ -1,77 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../e2e/harness.ts';
-import {
-  type FaultSystem,
-  type OrderStream,
-  PRODUCTS,
-  expectEveryOrderCompletedOnce,
-  readiness,
-  startFaultSystem,
-  stockOf,
-  streamOrders,
-  timeline,
-  waitUntilAllReady,
-} from './fault-system.ts';
+import { expect } from 'vitest';
+import { describeOutage } from './outage-scenario.ts';
 
-interface Outage {
-  server: string;
-  restarted: (s: FaultSystem) => { stop(): Promise<void>; start(): Promise<void> };
-  /** What clients see while it is down, checked once the stream stopped. */
-  meanwhile: string;
-  expectMeanwhile: (stream: OrderStream, acceptedBeforeOutage: number) => void;
-}
+describeOutage({
+  server: 'NATS',
+  restarted: (s) => s.broker,
+  meanwhile: "orders keep being accepted: they wait in each service's outbox",
+  expectMeanwhile: (stream, acceptedBeforeOutage) => expect(stream.accepted.size).toBeGreaterThan(acceptedBeforeOutage + 40),
+});
 
-const OUTAGES: Outage[] = [
-  {
-    server: 'NATS',
-    restarted: (s) => s.nats,
-    meanwhile: 'orders keep being accepted: they wait in each service\'s outbox',
-    expectMeanwhile: (stream, acceptedBeforeOutage) => expect(stream.accepted.size).toBeGreaterThan(acceptedBeforeOutage + 40),
-  },
-  {
-    // A fast shutdown: open connections and transactions in flight are cut, as in a failover.
-    server: 'PostgreSQL',
-    restarted: (s) => s.postgres,
-    meanwhile: 'new orders are refused (503/500); the client sends them again with the same Idempotency-Key',
-    expectMeanwhile: (stream) => expect(stream.retried()).toBeGreaterThan(0),
-  },
-];
-
-for (const outage of OUTAGES) {
-  describe(`a ${outage.server} restart in the middle of a stream of orders`, () => {
-    let s: FaultSystem;
-    beforeAll(async () => {
-      s = await startFaultSystem();
-    });
-    afterAll(() => s?.stop());
-
-    it(`services report not ready while it is down, reconnect, and every order completes once (meanwhile ${outage.meanwhile})`, async () => {
-      const mark = timeline(`${outage.server} restart`);
-      const before = await stockOf(s.urls, PRODUCTS);
-      const stream = streamOrders(s.urls, { ratePerSecond: 20, products: PRODUCTS });
-      await sleep(3_000);
-      const acceptedBeforeOutage = stream.accepted.size;
-
-      await outage.restarted(s).stop();
-      mark(`${outage.server} stopped`);
-      const down = await waitUntilAllReady(s.urls, false, 20_000);
-      mark('every /ready false');
-      await sleep(3_000);
-      await outage.restarted(s).start();
-      mark(`${outage.server} started`);
-      await waitUntilAllReady(s.urls, true, 60_000);
-      mark('every /ready true');
-
-      await sleep(3_000);
-      await stream.stop();
-      mark(`stream stopped: ${stream.accepted.size} orders accepted`);
-      expect(Object.values(down).some(Boolean)).toBe(false);
-      expect(acceptedBeforeOutage).toBeGreaterThan(20);
-      outage.expectMeanwhile(stream, acceptedBeforeOutage);
-      expect(Object.values(await readiness(s.urls)).every(Boolean)).toBe(true);
-
-      await expectEveryOrderCompletedOnce(s, stream, before, mark);
-      mark('checked: nothing lost, nothing twice');
-    });
-  });
-}
+describeOutage({
+  // A fast shutdown: open connections and transactions in flight are cut, as in a failover.
+  server: 'PostgreSQL',
+  restarted: (s) => s.postgres,
+  meanwhile: 'new orders are refused (503/500); the client sends them again with the same Idempotency-Key',
+  expectMeanwhile: (stream) => expect(stream.retried()).toBeGreaterThan(0),
+});

@@ -5,7 +5,7 @@ import { type FaultSystem, PRODUCTS, expectEveryOrderCompletedOnce, startFaultSy
 describe('SIGTERM to a service while orders flow', () => {
   let s: FaultSystem;
   beforeAll(async () => {
-    // A carrier call of 300 ms inside the handler's transaction, on 6 partitions: at any
+    // A carrier call of 300 ms before the handler's transaction, on 6 partitions: at any
     // moment a few shipments are in flight.
     s = await startFaultSystem({ SHIPPING_DELAY_MS: '300', BUS_PARTITIONS: '6' });
   });

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import { delimiter, join } from 'node:path';
 
 /**
  * What the suites beyond the embedded ones need, checked once when vitest loads its
@@ -50,6 +51,32 @@ export function postgresBinDir(): string | undefined {
 export function faultBinariesProblems(): string[] {
   const problems: string[] = [];
   if (!existsSync(NATS_SERVER_BIN)) problems.push(`no nats-server at ${NATS_SERVER_BIN} (set NATS_SERVER_BIN)`);
+  const bin = postgresBinDir();
+  if (!bin || !existsSync(`${bin}/initdb`)) problems.push('no PostgreSQL initdb under /usr/lib/postgresql/*/bin (set PG_BIN_DIR)');
+  return problems;
+}
+
+/** The Kafka broker the Kafka suites share (`npm run kafka`); CI starts one. */
+export const kafkaBrokers = () => process.env.KAFKA_BROKERS || process.env.KAFKA_BROKER || '127.0.0.1:9092';
+
+/** The shared Kafka and PostgreSQL the Kafka cluster suites use; the reasons they cannot be used. */
+export async function sharedKafkaProblems(): Promise<string[]> {
+  const kafka = await unreachable(`kafka://${kafkaBrokers()}`, 9092);
+  const postgres = await unreachable(process.env.DATABASE_URL || 'postgres://127.0.0.1:5432', 5432);
+  return [
+    ...(kafka ? [`Kafka unreachable (${kafka}; npm run kafka starts one)`] : []),
+    ...(postgres ? [`PostgreSQL unreachable (${postgres})`] : []),
+  ];
+}
+
+/** An executable of that name on PATH (not run: vitest checks this at every start). */
+const onPath = (command: string) => (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, command)));
+
+/** The Kafka fault tests start private brokers: npm run kafka's Java and Maven, and PostgreSQL's binaries. */
+export function kafkaFaultProblems(): string[] {
+  const problems: string[] = [];
+  if (!onPath('java')) problems.push('no java on PATH (Java 17+ runs the Kafka broker)');
+  if (!onPath('mvn')) problems.push('no mvn on PATH (Maven resolves the Kafka broker)');
   const bin = postgresBinDir();
   if (!bin || !existsSync(`${bin}/initdb`)) problems.push('no PostgreSQL initdb under /usr/lib/postgresql/*/bin (set PG_BIN_DIR)');
   return problems;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
-import { type Bus, BEARER_SUBPROTOCOL, SERVICE_PORTS, createBus, deleteNatsStreams, loadConfig, requestDevToken, startDevIssuer } from '@orderflow/platform';
+import { type Bus, BEARER_SUBPROTOCOL, SERVICE_PORTS, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
 import { startCluster } from './cluster.ts';
@@ -40,8 +40,8 @@ figures as ratios.
 Servers come from the environment: NATS_URL (default nats://127.0.0.1:4222),
 KAFKA_BROKERS (required for kafka), DATABASE_URL (the PostgreSQL server, default
 postgres://postgres@127.0.0.1:5432/postgres). Each run uses a database of its own
-(orderflow_bench_<random>) and NATS streams of its own, removed at the end; on Kafka the
-services' topics are shared with earlier runs (the chain's are new each run).
+(orderflow_bench_<random>) and NATS streams (bench_<random>_*) or Kafka topics and
+consumer groups (KAFKA_PREFIX=bench-<random>.) of its own, all removed at the end.
 `;
 
 const { values } = parseArgs({
@@ -106,6 +106,13 @@ if (broker === 'nats') {
   Object.assign(env, { NATS_URL: natsUrl, NATS_STREAM_PREFIX: `bench_${runId}` });
   cleanups.push(() => deleteNatsStreams({ url: natsUrl, streamPrefix: `bench_${runId}` }));
 }
+if (broker === 'kafka') {
+  // Named here, not only inherited: the baseline's bus is configured from this env alone.
+  for (const [name, value] of Object.entries(process.env)) if (name.startsWith('KAFKA_') && value) env[name] = value;
+  env.KAFKA_PREFIX = `bench-${runId}.`;
+  const settings = loadConfig(env).bus;
+  if (settings.kind === 'kafka') cleanups.push(() => deleteKafkaScope({ brokers: settings.brokers, prefix: settings.prefix, ssl: settings.ssl, sasl: settings.sasl }));
+}
 if (database === 'postgres' && !values.baseline) {
   const created = await createTestDatabase(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres', 'orderflow_bench');
   env.DATABASE_URL = created.url;
@@ -121,6 +128,9 @@ if (issuer) {
 }
 /** Orders are spread over this many customers (each with its own token). */
 const CUSTOMERS = 64;
+// Each of them places hundreds of orders a minute, past any person's: the per-customer
+// limit (ORDER_RATE_LIMIT, 60 a minute by default) would refuse most of the load measured.
+env.ORDER_RATE_LIMIT = String(1_000_000);
 
 const cleanup = async () => {
   for (const step of cleanups.reverse()) await step().catch((error: unknown) => process.stderr.write(`bench: cleanup: ${String(error)}\n`));

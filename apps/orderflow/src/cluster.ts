@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type Config, type DevIssuer, type ServiceName, SERVICE_PORTS, createRootLogger, describeAuth, ensurePostgresDatabase, isEntryPoint, loadConfig, redactUrl } from '@orderflow/platform';
+import { type Config, type DevIssuer, type ServiceName, SERVICE_PORTS, backoffMs, createRootLogger, describeAuth, ensurePostgresDatabase, isEntryPoint, loadConfig, redactUrl } from '@orderflow/platform';
 import { signInHelp, startDevelopmentIssuerIfNeeded } from './development-issuer.ts';
 import { type RunningWebUi, startWebUiBesideServices } from './web-ui.ts';
 
@@ -25,6 +25,34 @@ const KEPT_LINES = 40;
 
 export type Env = Record<string, string | undefined>;
 
+/**
+ * What happens to a service process that dies unexpectedly, as Kubernetes does with a
+ * crashed container: started again after a back-off that doubles with each crash of the
+ * window (initialBackoffMs, 2×, 4×, … capped at maxBackoffMs), until it has crashed
+ * maxCrashes times within windowMs: then it is left down (the cluster gives up on it).
+ */
+export interface RestartPolicy {
+  maxCrashes: number;
+  windowMs: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+/** npm run start:cluster's policy: a service that crashes 5 times within 2 minutes is a bug to fix, not to retry. */
+export const DEFAULT_RESTART_POLICY: RestartPolicy = { maxCrashes: 5, windowMs: 120_000, initialBackoffMs: 500, maxBackoffMs: 10_000 };
+
+/**
+ * The decision after a crash at `now`, given the earlier crashes' times (pruned here to the
+ * window): start again after delayMs, or give up.
+ */
+export function afterCrash(policy: RestartPolicy, crashes: number[], now: number): { giveUp: true } | { giveUp: false; delayMs: number } {
+  const recent = crashes.filter((at) => now - at < policy.windowMs);
+  recent.push(now);
+  crashes.splice(0, crashes.length, ...recent);
+  if (recent.length >= policy.maxCrashes) return { giveUp: true };
+  return { giveUp: false, delayMs: backoffMs({ maxAttempts: policy.maxCrashes, ...policy }, recent.length) };
+}
+
 export interface ClusterOptions {
   /** Laid over process.env; NATS_URL and DATABASE_URL get CLUSTER_DEFAULTS when unset (DATABASE_URL= keeps SQLite). */
   env?: Env;
@@ -34,6 +62,12 @@ export interface ClusterOptions {
   output?: (service: ServiceName, line: string) => void;
   /** A child that exited without stop(), kill() or restart() asking it to. */
   onUnexpectedExit?: (service: ServiceName, code: number | null, signal: NodeJS.Signals | null) => void;
+  /** Start such a child again with back-off (default: leave it down, for tests that crash services themselves). */
+  restartPolicy?: RestartPolicy;
+  /** A crashed child is being started again after delayMs (restartPolicy). */
+  onRestart?: (service: ServiceName, crashes: number, delayMs: number) => void;
+  /** A child crashed restartPolicy.maxCrashes times within its window: it stays down. */
+  onGiveUp?: (service: ServiceName, crashes: number) => void;
   readyTimeoutMs?: number;
 }
 
@@ -47,6 +81,8 @@ export interface Cluster {
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<number | null>;
   /** Starts a service that is not running, on its port, and waits until it is ready. */
   start(name: ServiceName): Promise<void>;
+  /** Another process of the service beside the running one, as a scale-up does; stop() it to scale down (stop() of the cluster stops it too). */
+  startReplica(name: ServiceName): Promise<Replica>;
   /** Stops one service gracefully and starts it again; without a name, every service. */
   restart(name?: ServiceName): Promise<void>;
   /** The entry point first (no new work), then every other service; each finishes what it has in flight. */
@@ -55,6 +91,14 @@ export interface Cluster {
   lastLines(name: ServiceName): string[];
   /** Process id of each running service. */
   pids(): Partial<Record<ServiceName, number>>;
+}
+
+export interface Replica {
+  pid: number | undefined;
+  /** Its base URL, once it listens. */
+  url(): string | undefined;
+  /** Signals it (SIGTERM: it leaves gracefully) and resolves with its exit code once it is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** The environment the children get: yours, the cluster's defaults, then options.env. */
@@ -83,18 +127,41 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const output = options.output ?? ((name, line) => process.stdout.write(`${name.padEnd(12)} | ${line}\n`));
   const children = new Map<ServiceName, { child: ChildProcess; exited: Promise<number | null>; expected: boolean }>();
   const lines = new Map<ServiceName, string[]>(names.map((name) => [name, []]));
+  const crashes = new Map<ServiceName, number[]>(names.map((name) => [name, []]));
+  const pendingRestarts = new Map<ServiceName, NodeJS.Timeout>();
+  let stopping = false;
 
-  const spawnService = (name: ServiceName) => {
+  /** A child died unasked: start it again later (restartPolicy), unless the cluster stops or someone started it meanwhile. */
+  const crashed = (name: ServiceName) => {
+    const policy = options.restartPolicy;
+    if (!policy || stopping) return;
+    const decision = afterCrash(policy, crashes.get(name) ?? [], Date.now());
+    const count = crashes.get(name)?.length ?? 0;
+    if (decision.giveUp) {
+      options.onGiveUp?.(name, count);
+      return;
+    }
+    options.onRestart?.(name, count, decision.delayMs);
+    const timer = setTimeout(() => {
+      pendingRestarts.delete(name);
+      if (stopping || children.has(name)) return;
+      // Not awaited: a replacement that crashes again comes back here through its exit.
+      spawnService(name);
+    }, decision.delayMs);
+    pendingRestarts.set(name, timer);
+  };
+
+  /** A process of the service on `port`; its lines go to `kept` and the output; onListening gets the port it listens on. */
+  const spawnProcess = (name: ServiceName, port: number, kept: string[], onListening: (port: number) => void) => {
     const entry = `${ROOT}services/${name}/main.ts`;
     // CLUSTER_NODE_ARGS: extra flags for every service's node (--cpu-prof, --inspect=0, ...).
     const nodeArgs = (env.CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
     const child = spawn(process.execPath, ['--max-semi-space-size=32', ...nodeArgs, '--import', 'tsx', entry], {
       cwd: ROOT,
-      env: { ...env, [SERVICE_PORTS[name].variable]: String(ports[name]) },
+      env: { ...env, [SERVICE_PORTS[name].variable]: String(port) },
       // The IPC channel lets a child notice when this process is gone, and stop rather than linger.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
-    const kept = lines.get(name) ?? [];
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
@@ -105,8 +172,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
     // runStandalone reports where it listens once it does.
     child.on('message', (message: { type?: string; url?: string }) => {
-      if (message?.type !== 'listening' || !message.url) return;
-      const port = Number(new URL(message.url).port);
+      if (message?.type === 'listening' && message.url) onListening(Number(new URL(message.url).port));
+    });
+    return child;
+  };
+
+  const spawnService = (name: ServiceName) => {
+    const child = spawnProcess(name, ports[name], lines.get(name) ?? [], (port) => {
       ports[name] = port;
       urls[name] = `http://${shownHost}:${port}`;
     });
@@ -115,7 +187,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       expected: false,
       exited: new Promise<number | null>((resolve) => {
         child.once('exit', (code, signal) => {
-          if (!state.expected) options.onUnexpectedExit?.(name, code, signal);
+          if (!state.expected) {
+            // Gone: kill() and start() must not take the dead child for a live one.
+            if (children.get(name) === state) children.delete(name);
+            options.onUnexpectedExit?.(name, code, signal);
+            crashed(name);
+          }
           resolve(code);
         });
         child.once('error', () => resolve(null));
@@ -125,30 +202,35 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     return state;
   };
 
-  const waitReady = async (name: ServiceName) => {
-    const state = children.get(name);
+  /** Polls `what`'s /ready at url() (undefined until it listens) until it answers 200; fails if it exits or the time is up. */
+  const pollReady = async (what: string, url: () => string | undefined, exited: Promise<unknown>, kept: string[]) => {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-    let exited = false;
-    void state?.exited.then(() => {
-      exited = true;
+    let gone = false;
+    void exited.then(() => {
+      gone = true;
     });
     for (;;) {
-      if (exited) throw new Error(`${name} exited before it was ready:\n${(lines.get(name) ?? []).join('\n')}`);
-      const url = ports[name] === 0 ? undefined : `http://${shownHost}:${ports[name]}`;
-      const ready =
-        url !== undefined &&
-        (await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5_000) }).then(
-          (r) => r.ok,
-          () => false,
-        ));
-      if (url) urls[name] = url;
+      if (gone) throw new Error(`${what} exited before it was ready:\n${kept.join('\n')}`);
+      const base = url();
+      const ready = base !== undefined && (await fetch(`${base}/ready`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false));
       if (ready) return;
-      if (Date.now() > deadline) throw new Error(`${name} was not ready at ${urls[name]}/ready in time:\n${(lines.get(name) ?? []).join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`${what} was not ready at ${base}/ready in time:\n${kept.join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
 
+  const waitReady = (name: ServiceName) => {
+    const serviceUrl = () => {
+      if (ports[name] === 0) return undefined;
+      urls[name] = `http://${shownHost}:${ports[name]}`;
+      return urls[name];
+    };
+    return pollReady(name, serviceUrl, children.get(name)?.exited ?? Promise.resolve(), lines.get(name) ?? []);
+  };
+
   const kill = async (name: ServiceName, signal: NodeJS.Signals = 'SIGTERM') => {
+    clearTimeout(pendingRestarts.get(name));
+    pendingRestarts.delete(name);
     const state = children.get(name);
     if (!state) return null;
     state.expected = true;
@@ -163,11 +245,51 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   const start = async (name: ServiceName) => {
     if (children.has(name)) throw new Error(`${name} is already running`);
+    clearTimeout(pendingRestarts.get(name));
+    pendingRestarts.delete(name);
     spawnService(name);
     await waitReady(name);
   };
 
+  const replicas = new Set<Replica>();
+  /** Another process of the service beside the running one (a scale-up), on a free port; ready when this resolves. */
+  const startReplica = async (name: ServiceName): Promise<Replica> => {
+    const kept: string[] = [];
+    let url: string | undefined;
+    const child = spawnProcess(name, 0, kept, (port) => {
+      url = `http://${shownHost}:${port}`;
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.once('error', () => resolve(null));
+    });
+    const replica: Replica = {
+      pid: child.pid,
+      url: () => url,
+      async stop(signal = 'SIGTERM') {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        const code = await exited;
+        clearTimeout(timer);
+        replicas.delete(replica);
+        return code;
+      },
+    };
+    replicas.add(replica);
+    try {
+      await pollReady(`a replica of ${name}`, () => url, exited, kept);
+    } catch (error) {
+      await replica.stop('SIGKILL');
+      throw error;
+    }
+    return replica;
+  };
+
   const stop = async () => {
+    stopping = true;
+    await Promise.all([...replicas].map((r) => r.stop()));
+    for (const timer of pendingRestarts.values()) clearTimeout(timer);
+    pendingRestarts.clear();
     await kill('order');
     await Promise.all(names.map((name) => kill(name)));
   };
@@ -186,6 +308,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     env,
     kill,
     start,
+    startReplica,
     async restart(name) {
       if (name) {
         await kill(name);
@@ -193,6 +316,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         return;
       }
       await stop();
+      stopping = false;
       await Promise.all(names.map((n) => start(n)));
     },
     stop,
@@ -214,7 +338,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `npm run start:cluster`: start, print the URLs, forward SIGINT/SIGTERM, exit when every child has. */
+/** `npm run start:cluster`: start, print the URLs, restart crashed services, forward SIGINT/SIGTERM, exit when every child has. */
 async function main() {
   const startedAt = performance.now();
   const env = clusterEnv();
@@ -245,10 +369,16 @@ async function main() {
     if (issuer) env.AUTH_ISSUER = issuer.url;
     cluster = await startCluster({
       env,
+      // As Kubernetes would: a crashed service is started again with back-off; one that keeps crashing stops the cluster.
+      restartPolicy: DEFAULT_RESTART_POLICY,
       onUnexpectedExit: (name, code, signal) => {
-        if (stopping) return;
-        logger.error({ service: name, code, signal }, `${name} exited unexpectedly; stopping the cluster`);
-        void shutdown(`${name} exited`, 1);
+        if (!stopping) logger.error({ service: name, code, signal }, `${name} exited unexpectedly`);
+      },
+      onRestart: (name, crashes, delayMs) =>
+        logger.warn({ service: name, crashes, delayMs }, `starting ${name} again in ${delayMs} ms (crash ${crashes} within ${DEFAULT_RESTART_POLICY.windowMs / 1000}s)`),
+      onGiveUp: (name, crashes) => {
+        logger.fatal({ service: name, crashes }, `${name} crashed ${crashes} times within ${DEFAULT_RESTART_POLICY.windowMs / 1000}s; stopping the cluster`);
+        void shutdown(`${name} keeps crashing`, 1);
       },
     });
   } catch (error) {
@@ -256,7 +386,11 @@ async function main() {
     process.exit(1);
   }
   const { config, urls } = cluster;
-  const broker = config.bus.kind === 'nats' ? `NATS at ${config.bus.url} (streams ${config.bus.streamPrefix}_*)` : `Kafka at ${config.bus.kind === 'kafka' ? config.bus.brokers.join(',') : ''}`;
+  const kafkaPrefix = env.KAFKA_PREFIX ? ` (topics and groups ${env.KAFKA_PREFIX}*)` : '';
+  const broker =
+    config.bus.kind === 'nats'
+      ? `NATS at ${config.bus.url} (streams ${config.bus.streamPrefix}_*)`
+      : `Kafka at ${config.bus.kind === 'kafka' ? config.bus.brokers.join(',') : ''}${kafkaPrefix}`;
   const database = config.database.url ? `PostgreSQL at ${redactUrl(config.database.url)}` : `SQLite in ${config.dataDir}`;
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   const out = [

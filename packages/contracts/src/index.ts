@@ -3,6 +3,7 @@ export * from './topics.ts';
 export * from './envelope.ts';
 export * from './events.ts';
 export * from './catalog.ts';
+export * from './identifiers.ts';
 export * from './views.ts';
 export * from './json-schemas.ts';
 export * from './commands.ts';

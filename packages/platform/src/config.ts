@@ -52,6 +52,8 @@ const EnvSchema = z.object({
   KAFKA_BROKERS: brokerList,
   KAFKA_BROKER: brokerList,
   KAFKA_CLIENT_ID: z.string().min(1).default('orderflow'),
+  // Put before every topic and consumer-group name: test and benchmark runs share a broker with a live system.
+  KAFKA_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/, 'must be letters, digits, ., _ or -').default(''),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(1),
   KAFKA_SSL: z.enum(['true', 'false']).default('false'),
   KAFKA_SASL_MECHANISM: unsetIfBlank(z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional()),
@@ -77,6 +79,14 @@ const EnvSchema = z.object({
   METRICS_ACCESS: z.enum(['public', 'operator']).default('public'),
   DOCS_ACCESS: unsetIfBlank(z.enum(['public', 'operator']).optional()),
   DEV_ISSUER_PORT: port.default(8087),
+  // Limits (README "Limits and bad input"): defaults a person never reaches but a flood does.
+  ORDER_RATE_LIMIT: z.coerce.number().int().min(1).default(60),
+  CANCEL_RATE_LIMIT: z.coerce.number().int().min(1).default(30),
+  WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(64).max(1024 * 1024).default(1024),
+  LIVE_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1_000),
+  LIVE_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(20),
+  // At least 1 MiB: the all-orders snapshot a client gets first is sent at once.
+  LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024 * 1024).default(4 * 1024 * 1024),
   ...Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, port.default(s.port)])),
 });
 
@@ -108,6 +118,7 @@ export interface Config {
   bus: BusSettings;
   ports: Record<ServiceName, number>;
   auth: AuthSettings;
+  limits: Limits;
 }
 
 /**
@@ -141,12 +152,30 @@ export interface AuthSettings {
   devIssuerPort: number;
 }
 
+/** What one client may ask of a service (README "Limits and bad input"). */
+export interface Limits {
+  /** Orders one customer may place per minute (429 with Retry-After beyond). */
+  ordersPerCustomerPerMinute: number;
+  /** Cancellations of one customer's orders per minute. */
+  cancelsPerCustomerPerMinute: number;
+  /** The largest message a WebSocket client may send (its only message is a ping). */
+  webSocketMaxMessageBytes: number;
+  /** Open live-update connections (WebSocket and SSE together) of the status service. */
+  liveConnections: number;
+  /** Of those, from one client address. */
+  liveConnectionsPerIp: number;
+  /** A live-update client with more than this waiting to be sent is not reading: it is dropped. */
+  liveMaxBufferedBytes: number;
+}
+
 export type BusSettings =
   | { kind: 'embedded' }
   | {
       kind: 'kafka';
       brokers: string[];
       clientId: string;
+      /** Before every topic and consumer-group name (KAFKA_PREFIX); empty by default. */
+      prefix: string;
       replicationFactor: number;
       ssl: boolean;
       sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
@@ -172,6 +201,7 @@ function busSettingsOf(e: z.infer<typeof EnvSchema>): BusSettings | string[] {
     kind,
     brokers: brokers.split(','),
     clientId: e.KAFKA_CLIENT_ID,
+    prefix: e.KAFKA_PREFIX,
     replicationFactor: e.KAFKA_REPLICATION_FACTOR,
     ssl: e.KAFKA_SSL === 'true',
     sasl: mechanism ? { mechanism, username: e.KAFKA_SASL_USERNAME ?? '', password: e.KAFKA_SASL_PASSWORD ?? '' } : undefined,
@@ -210,6 +240,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sagaStepMaxAttempts: e.SAGA_STEP_MAX_ATTEMPTS,
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     bus,
+    limits: {
+      ordersPerCustomerPerMinute: e.ORDER_RATE_LIMIT,
+      cancelsPerCustomerPerMinute: e.CANCEL_RATE_LIMIT,
+      webSocketMaxMessageBytes: e.WS_MAX_MESSAGE_BYTES,
+      liveConnections: e.LIVE_MAX_CONNECTIONS,
+      liveConnectionsPerIp: e.LIVE_MAX_CONNECTIONS_PER_IP,
+      liveMaxBufferedBytes: e.LIVE_MAX_BUFFERED_BYTES,
+    },
     ports: Object.fromEntries(
       Object.entries(SERVICE_PORTS).map(([name, s]) => [name, e[s.variable] as number]),
     ) as Record<ServiceName, number>,

@@ -1,7 +1,7 @@
 export * from './bus/bus.ts';
 export { createEmbeddedBus } from './bus/embedded-bus.ts';
 export { createThreadBus, serveBus } from './bus/thread-bus.ts';
-export { type KafkaBusOptions, createKafkaBus } from './bus/kafka-bus.ts';
+export { type KafkaBusOptions, createKafkaBus, deleteKafkaScope } from './bus/kafka-bus.ts';
 export { type NatsBusOptions, createNatsBus, deleteNatsStreams } from './bus/nats-bus.ts';
 export { deliver, deadLetterOf, backoffMs } from './bus/delivery.ts';
 export { partitionFor, murmur2 } from './bus/partitioner.ts';
@@ -16,6 +16,7 @@ export * from './messaging/outbox.ts';
 export { traceIdOf, withSpan } from './messaging/trace-context.ts';
 export * from './http/http-server.ts';
 export * from './http/api-error.ts';
+export * from './http/rate-limit.ts';
 export * from './http/dead-letter-routes.ts';
 export * from './logging.ts';
 export * from './metrics.ts';

@@ -58,7 +58,7 @@ export async function runStandalone(start: (options: ServiceOptions) => Promise<
   await startTelemetry(); // first: spans need the SDK registered before any is made (no-op without OTEL_EXPORTER_OTLP_ENDPOINT)
   const config = loadConfig();
   const logger = createRootLogger(config);
-  const bus = createBus(config);
+  const bus = createBus(config, logger);
   const service = await start({ config, bus, logger });
   logger.info({ service: service.name, url: service.url }, `${service.name} service listening on ${service.url}`);
   // A parent with an IPC channel (npm run start:cluster) learns the port this way, 0 included.

@@ -141,17 +141,19 @@ function waitingOutDatabaseOutages(
 }
 
 /** The bus for this process, as config.bus chose it (BUS, KAFKA_BROKERS, NATS_URL; else embedded). */
-export function createBus(config: Config): Bus {
+export function createBus(config: Config, logger?: Logger): Bus {
   const settings = config.bus;
   switch (settings.kind) {
     case 'kafka':
       return createKafkaBus({
         brokers: settings.brokers,
         clientId: settings.clientId,
+        prefix: settings.prefix,
         replicationFactor: settings.replicationFactor,
         ssl: settings.ssl,
         sasl: settings.sasl,
         partitions: config.partitions,
+        ...(logger ? { logger } : {}),
       });
     case 'nats':
       return createNatsBus({ url: settings.url, streamPrefix: settings.streamPrefix, partitions: config.partitions });

@@ -6,7 +6,7 @@ import {
   type StockItem,
   decideRelease,
   decideReservation,
-  levelsAfterRelease,
+  stockChanges,
   triggersInjectedFailure,
 } from './stock.ts';
 
@@ -16,7 +16,7 @@ const stockOf = (levels: Record<string, number>): ReadonlyMap<string, StockItem>
 const lineOf = (productId: string, quantity: number): OrderLine => ({ productId, quantity, unitPrice: 100 });
 
 describe('decideReservation', () => {
-  it('given enough stock for every line, when reserving, then every line is reserved and the new levels are returned', () => {
+  it('given enough stock for every line, when reserving, then every line is reserved', () => {
     const decision = decideReservation([lineOf('widget', 2), lineOf('gadget', 1)], stockOf({ widget: 10, gadget: 1, other: 5 }));
 
     expect(decision).toEqual({
@@ -25,17 +25,13 @@ describe('decideReservation', () => {
         { productId: 'widget', quantity: 2 },
         { productId: 'gadget', quantity: 1 },
       ],
-      levels: [
-        { productId: 'widget', available: 8 },
-        { productId: 'gadget', available: 0 },
-      ],
     });
   });
 
   it('given exactly the stock requested, when reserving, then it is reserved down to zero', () => {
     const decision = decideReservation([lineOf('widget', 10)], stockOf({ widget: 10 }));
 
-    expect(decision).toEqual({ ok: true, lines: [{ productId: 'widget', quantity: 10 }], levels: [{ productId: 'widget', available: 0 }] });
+    expect(decision).toEqual({ ok: true, lines: [{ productId: 'widget', quantity: 10 }] });
   });
 
   it('given one line short of stock, when reserving, then nothing is reserved and the rejection names that line', () => {
@@ -50,7 +46,7 @@ describe('decideReservation', () => {
     expect(decision).toEqual({ ok: false, rejection: { reason: 'OUT_OF_STOCK', productId: 'widget', requested: 3, available: 2 } });
   });
 
-  it('given the same product on two lines that fit together, when reserving, then the level reflects both', () => {
+  it('given the same product on two lines that fit together, when reserving, then both are reserved', () => {
     const decision = decideReservation([lineOf('widget', 2), lineOf('widget', 3)], stockOf({ widget: 5 }));
 
     expect(decision).toEqual({
@@ -59,7 +55,6 @@ describe('decideReservation', () => {
         { productId: 'widget', quantity: 2 },
         { productId: 'widget', quantity: 3 },
       ],
-      levels: [{ productId: 'widget', available: 0 }],
     });
   });
 
@@ -95,36 +90,40 @@ describe('decideRelease', () => {
   });
 });
 
-describe('levelsAfterRelease', () => {
-  it('given released lines, when computing levels, then each product gets its quantity back', () => {
-    const levels = levelsAfterRelease(
-      [
-        { productId: 'widget', quantity: 2 },
-        { productId: 'gadget', quantity: 1 },
-      ],
-      stockOf({ widget: 8, gadget: 0 }),
-    );
+describe('stockChanges', () => {
+  it('given the same products in opposite line orders, when turned into changes, then both lock them in one order: by product id', () => {
+    const forward = stockChanges([lineOf('product-2', 1), lineOf('product-10', 2), lineOf('product-1', 3)], -1);
+    const backward = stockChanges([lineOf('product-1', 3), lineOf('product-10', 2), lineOf('product-2', 1)], -1);
 
-    expect(levels).toEqual([
-      { productId: 'widget', available: 10 },
-      { productId: 'gadget', available: 1 },
+    expect(forward).toEqual([
+      { productId: 'product-1', delta: -3 },
+      { productId: 'product-10', delta: -2 },
+      { productId: 'product-2', delta: -1 },
+    ]);
+    expect(backward).toEqual(forward);
+  });
+
+  it('given a release, when turned into changes, then each product gets its quantity back', () => {
+    expect(
+      stockChanges(
+        [
+          { productId: 'widget', quantity: 2 },
+          { productId: 'gadget', quantity: 1 },
+        ],
+        1,
+      ),
+    ).toEqual([
+      { productId: 'gadget', delta: 1 },
+      { productId: 'widget', delta: 2 },
     ]);
   });
 
-  it('given the same product on two lines, when computing levels, then both quantities are added once each', () => {
-    const levels = levelsAfterRelease(
-      [
-        { productId: 'widget', quantity: 2 },
-        { productId: 'widget', quantity: 3 },
-      ],
-      stockOf({ widget: 0 }),
-    );
-
-    expect(levels).toEqual([{ productId: 'widget', available: 5 }]);
+  it('given the same product on two lines, when turned into changes, then it is changed once by their sum (one row, one lock)', () => {
+    expect(stockChanges([lineOf('widget', 2), lineOf('widget', 3)], -1)).toEqual([{ productId: 'widget', delta: -5 }]);
   });
 
-  it('given a product missing from the stock map, when computing levels, then it starts from zero', () => {
-    expect(levelsAfterRelease([{ productId: 'gone', quantity: 4 }], stockOf({}))).toEqual([{ productId: 'gone', available: 4 }]);
+  it('given no lines, when turned into changes, then there are none', () => {
+    expect(stockChanges([], 1)).toEqual([]);
   });
 });
 

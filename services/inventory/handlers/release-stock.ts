@@ -1,9 +1,9 @@
 import type { MessageOf, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
-import { type ReservationState, decideRelease, levelsAfterRelease } from '../domain/stock.ts';
+import { type ReservationState, decideRelease, stockChanges } from '../domain/stock.ts';
 import type { InventoryDatabase } from '../store/schema.ts';
-import { adjustStock, loadReservation, loadStock } from '../store/stock-store.ts';
+import { adjustStock, loadReservation } from '../store/stock-store.ts';
 
 type Compensation = MessageOf<'PaymentFailed' | 'ShipmentFailed' | 'OrderCancelled' | 'ReleaseInventory'>;
 
@@ -41,7 +41,6 @@ export const releaseStock =
       .where('status', '=', 'RESERVED')
       .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) === 0) return [];
-    const levels = levelsAfterRelease(reservation.lines, await loadStock(trx, reservation.lines.map((l) => l.productId)));
-    await adjustStock(trx, reservation.lines, 1, now);
+    const levels = await adjustStock(trx, stockChanges(reservation.lines, 1), now);
     return [deps.events.create('InventoryReleased', orderId, { reason: reasonOf(event), items: reservation.lines, levels }, event)];
   };

@@ -1,7 +1,7 @@
 import type { MessageOf, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
-import { decideReservation, triggersInjectedFailure } from '../domain/stock.ts';
+import { decideReservation, stockChanges, triggersInjectedFailure } from '../domain/stock.ts';
 import type { InventoryDatabase } from '../store/schema.ts';
 import { adjustStock, loadReservation, loadStock } from '../store/stock-store.ts';
 
@@ -25,8 +25,8 @@ export const reserveStock =
     const now = deps.now();
     await trx.insertInto('reservations').values({ order_id: orderId, status: decision.ok ? 'RESERVED' : 'REJECTED', created_at: now, updated_at: now }).execute();
     if (!decision.ok) return [deps.events.create('InventoryRejected', orderId, decision.rejection, event)];
-    await adjustStock(trx, decision.lines, -1, now);
+    const levels = await adjustStock(trx, stockChanges(decision.lines, -1), now);
     await trx.insertInto('reservation_lines').values(decision.lines.map((l) => ({ order_id: orderId, product_id: l.productId, quantity: l.quantity }))).execute();
     const { customerId, items, total, currency } = event.data;
-    return [deps.events.create('InventoryConfirmed', orderId, { customerId, items, total, currency, levels: decision.levels }, event)];
+    return [deps.events.create('InventoryConfirmed', orderId, { customerId, items, total, currency, levels }, event)];
   };

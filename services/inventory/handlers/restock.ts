@@ -2,7 +2,8 @@ import type { CatalogProduct, OrderflowMessage } from '@orderflow/contracts';
 import type { EventFactory } from '@orderflow/platform';
 import type { Kysely } from 'kysely';
 import type { InventoryDatabase } from '../store/schema.ts';
-import { adjustStock, loadStock } from '../store/stock-store.ts';
+import { stockChanges } from '../domain/stock.ts';
+import { adjustStock } from '../store/stock-store.ts';
 
 /** Adds stock and announces the new level (InventoryRestocked), in one transaction. */
 export async function restockProduct(
@@ -13,8 +14,9 @@ export async function restockProduct(
 ): Promise<OrderflowMessage | undefined> {
   const product = await trx.selectFrom('products').selectAll().where('product_id', '=', productId).executeTakeFirst();
   if (!product) return undefined;
-  await adjustStock(trx, [{ productId, quantity }], 1, deps.now());
-  const available = (await loadStock(trx, [productId])).get(productId)!.available;
+  const [level] = await adjustStock(trx, stockChanges([{ productId, quantity }], 1), deps.now());
+  if (!level) throw new Error(`no stock row changed for ${productId}`);
+  const { available } = level;
   return deps.events.create('InventoryRestocked', null, {
     productId,
     name: product.name,

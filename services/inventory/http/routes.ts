@@ -1,8 +1,10 @@
+import { MAX_STOCK } from '@orderflow/contracts';
 import { ApiError, ErrorBody, type EventFactory, type HttpApp, type OutboxRelay, appendToOutbox } from '@orderflow/platform';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { restockProduct } from '../handlers/restock.ts';
 import type { InventoryDatabase } from '../store/schema.ts';
+import { StockLimitError } from '../store/stock-store.ts';
 
 export const FailureInjection = z.object({
   /** Document 002: an order with product FAIL makes the reservation handler throw (then DLT). */
@@ -55,17 +57,23 @@ export function registerInventoryRoutes(
         tags: ['inventory'],
         summary: 'Add stock to a product (operators)',
         params: z.object({ productId: z.string().min(1) }),
-        body: z.object({ quantity: z.number().int('must be a whole number').positive('must be at least 1').max(1_000_000, 'at most 1000000') }),
-        response: { 200: Product, 404: ErrorBody },
+        body: z.object({ quantity: z.number().int('must be a whole number').positive('must be at least 1').max(MAX_STOCK, `at most ${MAX_STOCK}`) }),
+        response: { 200: Product, 404: ErrorBody, 422: ErrorBody },
       },
     },
     async (request) => {
       const { productId } = request.params;
-      await db.transaction().execute(async (trx) => {
-        const event = await restockProduct(trx, deps, productId, request.body.quantity);
-        if (!event) throw new ApiError(404, 'NOT_FOUND', `productId: no product ${productId}`);
-        await appendToOutbox(trx, [event]);
-      });
+      try {
+        await db.transaction().execute(async (trx) => {
+          const event = await restockProduct(trx, deps, productId, request.body.quantity);
+          if (!event) throw new ApiError(404, 'NOT_FOUND', `productId: no product ${productId}`);
+          await appendToOutbox(trx, [event]);
+        });
+      } catch (error) {
+        if (!(error instanceof StockLimitError)) throw error;
+        const message = `${error.available} in stock plus ${error.quantity} is above the most a product can hold (${MAX_STOCK})`;
+        throw new ApiError(422, 'STOCK_LIMIT', `body.quantity: ${message}`, [{ field: 'body.quantity', rule: 'max_stock', message }]);
+      }
       deps.relay.wake();
       return toProduct(await db.selectFrom('products').selectAll().where('product_id', '=', productId).executeTakeFirstOrThrow());
     },

@@ -1,6 +1,6 @@
-import type { StockLevel, StockLine } from '@orderflow/contracts';
+import { MAX_STOCK, type StockLevel } from '@orderflow/contracts';
 import type { Kysely } from 'kysely';
-import type { StockItem } from '../domain/stock.ts';
+import type { StockChange, StockItem } from '../domain/stock.ts';
 import type { InventoryDatabase } from './schema.ts';
 
 type Db = Kysely<InventoryDatabase>;
@@ -11,27 +11,48 @@ export async function loadStock(db: Db, productIds: readonly string[]): Promise<
   return new Map(rows.map((r) => [r.product_id, { productId: r.product_id, available: Number(r.available) }]));
 }
 
-/**
- * Applies a change of stock with a guard in the statement itself, so that even without
- * row locks (several replicas on PostgreSQL) stock never goes below zero: a guard that
- * fails throws, the transaction rolls back, and the consumer retries on fresh data.
- */
-export async function adjustStock(db: Db, lines: readonly StockLine[], sign: 1 | -1, now: string): Promise<void> {
-  for (const line of lines) {
-    const delta = sign * line.quantity;
-    const result = await db
-      .updateTable('products')
-      .set((eb) => ({ available: eb('available', '+', delta), updated_at: now }))
-      .where('product_id', '=', line.productId)
-      .where('available', '>=', sign === -1 ? line.quantity : 0)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) throw new Error(`stock of ${line.productId} changed underneath; retrying`);
+/** Stock that would go above MAX_STOCK, which the PostgreSQL column cannot hold. */
+export class StockLimitError extends Error {
+  constructor(
+    readonly productId: string,
+    readonly available: number,
+    readonly quantity: number,
+  ) {
+    super(`stock of ${productId} would be ${available + quantity}, above the most a product can hold (${MAX_STOCK})`);
   }
 }
 
-export async function levelsOf(db: Db, productIds: readonly string[]): Promise<StockLevel[]> {
-  const stock = await loadStock(db, productIds);
-  return [...stock.values()].map((s) => ({ productId: s.productId, available: s.available }));
+/**
+ * Applies changes of stock (stockChanges: one per product, in product-id order, the one
+ * order every transaction locks stock rows in) and returns the levels after them, as the
+ * updated rows say: the row stays locked until the commit, so that is the level the
+ * commit leaves, whatever other transactions did before. Levels computed from an earlier
+ * read would miss changes committed between the read and the update.
+ *
+ * The guard is in the statement itself, so that even without row locks (several
+ * replicas on PostgreSQL) stock never goes below zero nor above MAX_STOCK: a guard that
+ * fails throws, the transaction rolls back, and the consumer retries on fresh data (an
+ * addition past MAX_STOCK throws StockLimitError instead: retrying cannot help it).
+ */
+export async function adjustStock(db: Db, changes: readonly StockChange[], now: string): Promise<StockLevel[]> {
+  const levels: StockLevel[] = [];
+  for (const { productId, delta } of changes) {
+    const row = await db
+      .updateTable('products')
+      .set((eb) => ({ available: eb('available', '+', delta), updated_at: now }))
+      .where('product_id', '=', productId)
+      .where('available', '>=', Math.max(0, -delta))
+      .where('available', '<=', MAX_STOCK - Math.max(0, delta))
+      .returning('available')
+      .executeTakeFirst();
+    if (!row) {
+      const current = delta > 0 ? (await loadStock(db, [productId])).get(productId) : undefined;
+      if (current && current.available + delta > MAX_STOCK) throw new StockLimitError(productId, current.available, delta);
+      throw new Error(`stock of ${productId} changed underneath; retrying`);
+    }
+    levels.push({ productId, available: Number(row.available) });
+  }
+  return levels;
 }
 
 export async function loadReservation(db: Db, orderId: string) {

@@ -16,6 +16,12 @@ import type { CommandType, EventDataOf, FailedOrderStatus, MessageDataOf, OrderL
  * reached the order before CompleteOrder did): a shipment made is then voided. A step
  * with no answer within the timeout is sent again; after the last attempt the saga
  * fails as that step would, and that step is compensated too (it may still act).
+ *
+ * A step whose command was dead-lettered (the participant's handler kept failing: an
+ * exception, not a business answer) is not unanswered: it waits, with no deadline, for
+ * an operator to replay the dead letter, as the order does in choreography when its
+ * event is dead-lettered. Sending it again would only dead-letter it again, and failing
+ * the order would report a crash as a business outcome (a stock-out, a declined card).
  */
 export const STEPS = [
   { name: 'inventory', invoke: 'ReserveInventory', compensate: 'ReleaseInventory', failedStatus: 'CANCELLED_NO_STOCK' },
@@ -55,7 +61,9 @@ export type SagaMessage =
   | { type: 'ShipmentFailed'; data: EventDataOf<'ShipmentFailed'> }
   | { type: 'NotificationSent' }
   | { type: 'OrderCancelled'; data: EventDataOf<'OrderCancelled'> }
-  | { type: 'StepTimedOut' };
+  | { type: 'StepTimedOut' }
+  /** A command this saga sent was written to its topic's dead-letter topic by `consumerGroup`. */
+  | { type: 'CommandDeadLettered'; data: { command: CommandType; consumerGroup: string; attempts: number; error: string } };
 
 export type CommandDraft = { [T in CommandType]: { type: T; data: MessageDataOf<T> } }[CommandType];
 
@@ -95,7 +103,7 @@ function record(saga: Saga, ctx: SagaContext, message: string, commands: Command
 /** Invokes step `step` (first attempt), with the confirmation sent alongside shipping. */
 function advanceTo(saga: Saga, step: number, ctx: SagaContext, message: string, extra: CommandDraft[] = []): SagaDecision {
   const name = STEPS[step]!.name;
-  const next: Saga = { ...saga, step, invoked: [...saga.invoked, name], attempts: 1, deadline: deadlineAfter(ctx) };
+  const next: Saga = { ...saga, step, invoked: [...saga.invoked, name], attempts: 1, deadline: deadlineAfter(ctx), outcome: null };
   return record(next, ctx, message, [...invokeCommand(next, step), ...extra]);
 }
 
@@ -195,6 +203,14 @@ export function decideSaga(saga: Saga | undefined, orderId: string, message: Sag
         return record(retried, ctx, `no answer from ${step.name}: sending ${step.invoke} again (attempt ${retried.attempts})`, invokeCommand(retried, saga.step));
       }
       return fail(saga, ctx, 'StepTimedOut', step.name, `TIMEOUT: no answer to ${step.invoke} after ${saga.attempts} attempts`, false);
+    }
+    case 'CommandDeadLettered': {
+      // Only the awaited step's invoke, once: compensations and confirmations have no deadline to stop.
+      const step = STEPS[saga.step]!;
+      if (!answers(saga, step.name) || step.invoke !== message.data.command || saga.deadline === null) return ignore(saga);
+      const { command, consumerGroup, attempts, error } = message.data;
+      const outcome = `DEAD_LETTERED: ${command} failed in ${consumerGroup} after ${attempts} attempts (${error}); waiting for the dead letter's replay`;
+      return record({ ...saga, deadline: null, outcome }, ctx, `${command} dead-lettered by ${consumerGroup}: no timeout, waiting for a replay`, []);
     }
     default: {
       const never: never = message;

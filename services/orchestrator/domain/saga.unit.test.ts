@@ -210,6 +210,28 @@ describe('the order saga', () => {
       expect(when(saga, { type: 'StepTimedOut' }, new Date(t0.getTime() + 60_000)).commands).toEqual([]);
     });
 
+    it('a dead-lettered invoke stops the clock: never sent again, never failed, and its replayed answer moves on', () => {
+      const deadLettered: SagaMessage = {
+        type: 'CommandDeadLettered',
+        data: { command: 'ReserveInventory', consumerGroup: 'inventory', attempts: 3, error: 'Error: injected failure' },
+      };
+      const waiting = when(given(created).saga, deadLettered);
+      expect(waiting.commands).toEqual([]);
+      expect(waiting.saga).toMatchObject({ status: 'RUNNING', deadline: null, outcome: expect.stringMatching(/^DEAD_LETTERED: ReserveInventory failed in inventory after 3 attempts/) });
+      expect(when(waiting.saga, { type: 'StepTimedOut' }, new Date(t0.getTime() + 3_600_000)).saga).toBe(waiting.saga);
+      expect(when(waiting.saga, deadLettered).saga).toBe(waiting.saga);
+      const replayed = when(waiting.saga, { type: 'InventoryConfirmed' });
+      expect(types(replayed)).toEqual(['ProcessPayment']);
+      expect(replayed.saga).toMatchObject({ status: 'RUNNING', outcome: null, deadline: '2026-01-01T00:00:01.000Z' });
+    });
+
+    it("a dead letter of another step's command, or of a compensation, changes nothing", () => {
+      const { saga } = given(created, { type: 'InventoryConfirmed' });
+      for (const command of ['ReserveInventory', 'ReleaseInventory', 'SendNotification'] as const) {
+        expect(when(saga, { type: 'CommandDeadLettered', data: { command, consumerGroup: 'x', attempts: 3, error: 'e' } }).saga).toBe(saga);
+      }
+    });
+
     it('an answer after a retry moves on as usual', () => {
       const retried = when(given(created).saga, { type: 'StepTimedOut' }, afterDeadline).saga;
       expect(types(when(retried, { type: 'InventoryConfirmed' }))).toEqual(['ProcessPayment']);

@@ -1,8 +1,9 @@
+import { ClientId } from '@orderflow/contracts';
 import { z } from 'zod';
 import type { OrderRequest } from '../domain/place-order.ts';
 
 const positiveInt = z.number({ error: 'must be a number' }).int('must be a whole number').positive('must be at least 1');
-const id = z.union([z.string().trim().min(1, 'must not be empty').max(64, 'at most 64 characters'), z.number().int().nonnegative()]);
+const id = z.union([ClientId, z.number().int().nonnegative()]);
 
 const Line = z
   .object({

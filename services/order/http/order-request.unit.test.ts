@@ -88,6 +88,15 @@ describe('OrderRequestBody rejections name the field', () => {
     expect(rejected({ customerId: '   ', items: [{ productId: 'widget', quantity: 1 }] })).toEqual(['customerId: must not be empty']);
   });
 
+  it('given a customer id of invisible characters only (zero-width space, joiner, BOM), when parsed, then it needs a visible one', () => {
+    const needsVisible = 'customerId: must contain a visible character (a letter, digit, punctuation or symbol)';
+    for (const customerId of ['\u200b', '\u200d\ufeff', ' \u200b '])
+      expect(rejected({ customerId, items: [{ productId: 'widget', quantity: 1 }] })).toEqual([needsVisible]);
+    expect(rejected({ customerId: 'c', items: [{ productId: '\u200b', quantity: 1 }] })).toEqual([
+      'items.0.productId: must contain a visible character (a letter, digit, punctuation or symbol)',
+    ]);
+  });
+
   it('given empty items, when parsed, then items must have at least one item', () => {
     expect(rejected({ customerId: 'c', items: [] })).toEqual(['items: must have at least one item']);
   });

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { OrderLine, OrderStatus } from '@orderflow/contracts';
-import { ApiError, type Caller, ErrorBody, type EventFactory, type HttpApp, appendToOutbox, assertOwnOrder, mayAccessOrder } from '@orderflow/platform';
+import { ApiError, type Caller, ErrorBody, type EventFactory, type HttpApp, type Limits, appendToOutbox, assertOwnOrder, mayAccessOrder, perClientRateLimit } from '@orderflow/platform';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { decideCancel } from '../domain/order.ts';
@@ -18,6 +18,7 @@ export interface OrderRoutesDeps {
   prices: PriceList;
   currency: string;
   now: () => string;
+  limits: Pick<Limits, 'ordersPerCustomerPerMinute' | 'cancelsPerCustomerPerMinute'>;
 }
 
 const Accepted = z.object({ orderId: z.string(), status: z.literal('PENDING'), total: z.number().int(), currency: z.string() });
@@ -37,6 +38,7 @@ const OrderBody = z.object({
 /** A cancel races the saga at most a few steps: each retry sees a newer status. */
 const CANCEL_ATTEMPTS = 5;
 const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(200).optional() });
+const OrderIdParams = z.object({ orderId: z.string().min(1) });
 
 /** Thrown inside the transaction to roll it back when the idempotency key already exists. */
 class KeyTaken extends Error {}
@@ -87,6 +89,38 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
     return { replayed: false, body: { orderId: order.orderId, status: 'PENDING' as const, total: order.total, currency: order.currency } };
   }
 
+  // Per customer, so that one customer's flood does not slow the others. Counted after
+  // access control and validation: on the signed-in customer (the token's subject) when
+  // there is one, so that nobody can spend another customer's allowance; else (anonymous
+  // in development mode, or an operator acting for a customer) on the body's customer id
+  // (place) and on the order's customer (cancel).
+  const signedInCustomerKey = (caller: Caller | undefined) => (caller?.role === 'customer' ? `customer:${caller.customerId}` : undefined);
+  const placeLimit = perClientRateLimit(app, {
+    perMinute: deps.limits.ordersPerCustomerPerMinute,
+    field: 'body.customerId',
+    what: 'orders per customer',
+    key: (request) => {
+      const signedIn = signedInCustomerKey(request.caller);
+      if (signedIn) return signedIn;
+      const body = OrderRequestBody.safeParse(request.body);
+      return body.success ? `customer:${toOrderRequest(body.data).customerId}` : `ip:${request.ip}`;
+    },
+  });
+  const cancelLimit = perClientRateLimit(app, {
+    perMinute: deps.limits.cancelsPerCustomerPerMinute,
+    field: 'params.orderId',
+    what: "cancellations of one customer's orders",
+    key: async (request) => {
+      const signedIn = signedInCustomerKey(request.caller);
+      if (signedIn) return signedIn;
+      const params = OrderIdParams.safeParse(request.params);
+      const order = params.success
+        ? await db.selectFrom('orders').select('customer_id').where('order_id', '=', params.data.orderId).executeTakeFirst()
+        : undefined;
+      return order ? `customer:${order.customer_id}` : `ip:${request.ip}`;
+    },
+  });
+
   const routes = [
     ['/orders', 'Place an order'],
     ['/order', 'Place an order (documents 000 and 001)'],
@@ -105,8 +139,9 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
             'Accepts the request shapes of every source document. Send Idempotency-Key to make retries safe.',
           headers: IdempotencyHeaders,
           body: OrderRequestBody,
-          response: { 202: Accepted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+          response: { 202: Accepted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 429: ErrorBody },
         },
+        preHandler: placeLimit,
       },
       async (request, reply) => {
         const result = await placeOrder(request.body, request.headers['idempotency-key'], request.caller);
@@ -120,7 +155,7 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
     '/orders/:orderId',
     {
       config: { access: 'customer' },
-      schema: { tags: ['orders'], summary: 'One order (a customer: their own)', params: z.object({ orderId: z.string().min(1) }), response: { 200: OrderBody, 404: ErrorBody } },
+      schema: { tags: ['orders'], summary: 'One order (a customer: their own)', params: OrderIdParams, response: { 200: OrderBody, 404: ErrorBody } },
     },
     async (request) => {
       const notFound = () => new ApiError(404, 'NOT_FOUND', `orderId: no order ${request.params.orderId}`);
@@ -182,9 +217,10 @@ export function registerOrderRoutes(app: HttpApp, deps: OrderRoutesDeps) {
         tags: ['orders'],
         summary: 'Cancel an order before it ships (a customer: their own)',
         description: 'Emits OrderCancelled; inventory releases the reservation and payment refunds the charge.',
-        params: z.object({ orderId: z.string().min(1) }),
-        response: { 202: z.object({ orderId: z.string(), status: z.literal('CANCELLED') }), 404: ErrorBody, 409: ErrorBody },
+        params: OrderIdParams,
+        response: { 202: z.object({ orderId: z.string(), status: z.literal('CANCELLED') }), 404: ErrorBody, 409: ErrorBody, 429: ErrorBody },
       },
+      preHandler: cancelLimit,
     },
     async (request, reply) => {
       const { orderId } = request.params;

@@ -11,8 +11,6 @@ export interface ShippingDeps {
   failureRate: () => number;
   random: () => number;
   randomHex: () => string;
-  /** The simulated carrier call: how long it takes. */
-  carrierDelayMs: number;
 }
 
 const findShipment = (trx: Transaction<ShippingDatabase>, orderId: string) =>
@@ -24,9 +22,7 @@ export const createShipment =
   async (event: MessageOf<'PaymentCompleted' | 'CreateShipment'>, trx: Transaction<ShippingDatabase>): Promise<OrderflowMessage[]> => {
     const orderId = event.orderId!;
     if (await findShipment(trx, orderId)) return [];
-    // The simulated carrier call. It holds this transaction, like a real call made
-    // before commit would; keep it short (it exists for demos and to test cancellation).
-    if (deps.carrierDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, deps.carrierDelayMs));
+    // The simulated carrier call has already happened, outside this transaction (withCarrierLatency).
     const decision = decideShipment(orderId, {
       customerId: event.data.customerId,
       failureRate: deps.failureRate(),

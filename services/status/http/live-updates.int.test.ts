@@ -1,28 +1,33 @@
-import { createHttpServer, createRootLogger, createServiceMetrics, loadConfig } from '@orderflow/platform';
+import { type DevIssuer, createHttpServer, createServiceMetrics, loadConfig, requestDevToken, startDevIssuer } from '@orderflow/platform';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventOf } from '../domain/events.fixture.ts';
 import { createReadModel } from '../store/read-model.ts';
+import { createConnectionLimiter } from './live-updates.ts';
 import { registerSseRoutes } from './sse-routes.ts';
 import { registerWebSocketRoutes } from './websocket-routes.ts';
 
 const readModel = createReadModel({ onListenerError: (error) => { throw error; } });
 let app: Awaited<ReturnType<typeof createHttpServer>>;
 let base = '';
+/** What the service logs at warn and above, one parsed JSON line each. */
+const logged: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   app = await createHttpServer({
     service: 'status',
     description: 'live updates under test',
-    logger: createRootLogger({ logLevel: 'silent', logFormat: 'json' }),
+    logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
     metrics: createServiceMetrics('status'),
     readiness: async () => ({}),
-    websocket: true,
+    websocket: { maxMessageBytes: 1024 },
     // Development mode: one order's streams are open without a token (the all-orders ones are an operator's).
     auth: loadConfig({}).auth,
   });
-  registerWebSocketRoutes(app, { readModel, pingIntervalMs: 30 });
-  registerSseRoutes(app, { readModel, heartbeatMs: 30 });
+  const live = { readModel, connections: createConnectionLimiter({ total: 100, perIp: 100 }), maxBufferedBytes: 1024 * 1024 };
+  registerWebSocketRoutes(app, { ...live, pingIntervalMs: 30 });
+  registerSseRoutes(app, { ...live, heartbeatMs: 30 });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   base = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -39,6 +44,21 @@ describe('live updates', () => {
     });
     expect(first).toEqual({ type: 'ping' });
     socket.close();
+  });
+
+  it('an invalid frame (a message above the limit) closes the connection and is logged once, at warn, without a stack', async () => {
+    const socket = new WebSocket(`ws://${base}/ws/order-1`);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const before = logged.length;
+    socket.send('x'.repeat(2_048));
+    socket.send('x'.repeat(2_048));
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = logged.slice(before);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, msg: expect.stringContaining('invalid frame') });
+    expect(JSON.stringify(lines[0])).not.toContain('stack');
   });
 
   it('SSE sends a comment heartbeat', async () => {
@@ -69,5 +89,51 @@ describe('live updates', () => {
     await app.close();
     expect(await ended).toBe('ended');
     await closed;
+  });
+});
+
+describe('a live-update client that does not read', () => {
+  const bigModel = createReadModel({ onListenerError: (error) => { throw error; } });
+  let slowApp: Awaited<ReturnType<typeof createHttpServer>>;
+  let slowBase = '';
+  // Every order's stream is an operator's: a token from a development issuer.
+  let issuer: DevIssuer;
+  let operatorToken = '';
+  beforeAll(async () => {
+    issuer = await startDevIssuer({ dataDir: ':memory:', host: '127.0.0.1', port: 0 });
+    operatorToken = await requestDevToken(issuer.url, { role: 'operator' });
+    slowApp = await createHttpServer({
+      service: 'status',
+      description: 'slow readers under test',
+      logger: pino({ level: 'silent' }),
+      metrics: createServiceMetrics('status'),
+      readiness: async () => ({}),
+      websocket: { maxMessageBytes: 1024 },
+      auth: loadConfig({ AUTH_ISSUER: issuer.url }).auth,
+    });
+    const live = { readModel: bigModel, connections: createConnectionLimiter({ total: 10, perIp: 10 }), maxBufferedBytes: 1024 * 1024 };
+    registerWebSocketRoutes(slowApp, live);
+    await slowApp.listen({ host: '127.0.0.1', port: 0 });
+    const address = slowApp.server.address();
+    slowBase = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  afterAll(async () => {
+    await slowApp?.close();
+    await issuer?.stop();
+  });
+
+  it('is disconnected once more than maxBufferedBytes wait for it, instead of being buffered for', async () => {
+    const socket = new WebSocket(`ws://${slowBase}/ws`, ['bearer', operatorToken]);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.pause();
+    // 3,000 orders of 100 lines, about 20 MB of updates: far more than the socket buffers hold.
+    const items = Array.from({ length: 100 }, (_, i) => ({ productId: `product-${i}`, quantity: 1, unitPrice: 100 }));
+    for (let i = 0; i < 3_000; i++) {
+      bigModel.apply(eventOf('OrderCreated', { orderId: `big-${i}`, data: { items, total: 10_000 } }));
+      if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+    }
+    socket.resume();
+    expect(await closed).toBe(1006);
   });
 });

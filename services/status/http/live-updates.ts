@@ -1,10 +1,15 @@
 import type { OrderView } from '@orderflow/contracts';
 import { ApiError, type Caller, type HttpRequest, mayAccessOrder } from '@orderflow/platform';
+import type { IncomingMessage } from 'node:http';
 import type { ReadModel } from '../store/read-model.ts';
 
-/** What the WebSocket and SSE routes share: which orders a client sees and how often to keep it alive. */
+/** What the WebSocket and SSE routes share: which orders a client sees, how many may watch, how often to keep them alive. */
 export interface LiveUpdateOptions {
   readModel: ReadModel;
+  /** One for both kinds of stream, so that the bounds hold for WebSocket and SSE together. */
+  connections: ConnectionLimiter;
+  /** A client with more than this waiting to be sent is not reading. */
+  maxBufferedBytes: number;
   /** WebSocket keepalive: a `ping` message this often. */
   pingIntervalMs?: number;
   /** SSE keepalive: a comment line this often. */
@@ -15,10 +20,43 @@ export interface LiveUpdateOptions {
 export const SNAPSHOT_SIZE = 200;
 
 /**
- * A client that reads slower than orders change is disconnected rather than buffered
- * without limit; it reconnects and gets a fresh snapshot.
+ * Bounds the open streams, in total and per client address, since each one costs memory
+ * and a share of every order change. A client that reads slower than orders change is
+ * disconnected (maxBufferedBytes) rather than buffered; it reconnects to a fresh snapshot.
  */
-export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export interface ConnectionLimiter {
+  /** Counts the request's connection until its socket closes, or refuses it: 429 for its address, 503 for the service. */
+  admit(request: { ip: string; raw: IncomingMessage }): void;
+  /** Connections open now (for tests and logs). */
+  open(): number;
+}
+
+export function createConnectionLimiter(limits: { total: number; perIp: number }): ConnectionLimiter {
+  const perIp = new Map<string, number>();
+  let total = 0;
+  return {
+    admit(request) {
+      const ip = request.ip;
+      const fromIp = perIp.get(ip) ?? 0;
+      if (fromIp >= limits.perIp) {
+        throw new ApiError(429, 'TOO_MANY_CONNECTIONS', `connections: at most ${limits.perIp} live-update connections from one address; close one first`);
+      }
+      if (total >= limits.total) {
+        throw new ApiError(503, 'TOO_MANY_CONNECTIONS', `connections: the service holds its most live-update connections (${limits.total}); try again later`);
+      }
+      total++;
+      perIp.set(ip, fromIp + 1);
+      // The socket is the stream's alone: a WebSocket after its upgrade, an SSE response that never ends.
+      request.raw.socket.once('close', () => {
+        total--;
+        const left = (perIp.get(ip) ?? 1) - 1;
+        if (left === 0) perIp.delete(ip);
+        else perIp.set(ip, left);
+      });
+    },
+    open: () => total,
+  };
+}
 
 export interface Watch {
   snapshot: OrderView[];

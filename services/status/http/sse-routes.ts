@@ -1,7 +1,7 @@
 import type { OrderView } from '@orderflow/contracts';
 import type { HttpApp } from '@orderflow/platform';
 import type { ServerResponse } from 'node:http';
-import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, refuseOthersOrders, watchOf } from './live-updates.ts';
+import { type LiveUpdateOptions, type Watch, refuseOthersOrders, watchOf } from './live-updates.ts';
 import { OrderIdParams } from './routes.ts';
 
 const frame = (order: OrderView) => `event: order_update\ndata: ${JSON.stringify(order)}\n\n`;
@@ -22,7 +22,7 @@ export function registerSseRoutes(app: HttpApp, options: LiveUpdateOptions) {
       'x-accel-buffering': 'no',
     });
     const write = (chunk: string) => {
-      if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+      if (res.writableLength > options.maxBufferedBytes) res.destroy();
       else res.write(chunk);
     };
     write(': connected\n\n');
@@ -50,6 +50,7 @@ export function registerSseRoutes(app: HttpApp, options: LiveUpdateOptions) {
       // EventSource cannot send headers either: ?access_token= is accepted here.
       config: { access: 'customer', tokenOutsideHeader: true },
       preValidation: refuseOthersOrders(options.readModel),
+      preHandler: async (request) => options.connections.admit(request),
       schema: {
         tags: ['live'],
         summary: 'Server-sent events: order_update for one order (its current view first), a comment heartbeat every 15 s',
@@ -62,6 +63,7 @@ export function registerSseRoutes(app: HttpApp, options: LiveUpdateOptions) {
     '/events',
     {
       config: { access: 'operator', tokenOutsideHeader: true },
+      preHandler: async (request) => options.connections.admit(request),
       schema: { tags: ['live'], summary: 'Server-sent events: order_update for every order (the 200 most recent first) (operators)' },
     },
     (request, reply) => stream(reply, watchOf(options.readModel, undefined, request.caller)),

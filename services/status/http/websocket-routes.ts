@@ -2,7 +2,7 @@ import type { StatusSocketMessage } from '@orderflow/contracts';
 import type { HttpApp } from '@orderflow/platform';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
-import { type LiveUpdateOptions, MAX_BUFFERED_BYTES, type Watch, refuseOthersOrders, watchOf } from './live-updates.ts';
+import { type ConnectionLimiter, type LiveUpdateOptions, type Watch, refuseOthersOrders, watchOf } from './live-updates.ts';
 import { OrderIdParams } from './routes.ts';
 
 const ClientMessage = z.object({ type: z.enum(['ping', 'pong']) });
@@ -26,7 +26,8 @@ export function answerClient(text: string): StatusSocketMessage | undefined {
 function stream(socket: WebSocket, watch: Watch, options: LiveUpdateOptions) {
   const send = (message: StatusSocketMessage) => {
     if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.terminate();
+    // Checked before each send: a client that stopped reading is dropped, not buffered for.
+    if (socket.bufferedAmount > options.maxBufferedBytes) socket.terminate();
     else socket.send(JSON.stringify(message));
   };
   for (const order of watch.snapshot) send({ type: 'order_update', order });
@@ -46,6 +47,10 @@ function stream(socket: WebSocket, watch: Watch, options: LiveUpdateOptions) {
 
 /** `/ws/:orderId`: that order's updates; `/ws`: every order's, after a snapshot of the most recent. */
 export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions) {
+  // A plain GET (no upgrade) gets a 404 and holds no stream: only upgrades count.
+  const admitUpgrade = (request: Parameters<ConnectionLimiter['admit']>[0] & { ws: boolean }) => {
+    if (request.ws) options.connections.admit(request);
+  };
   app.get(
     '/ws/:orderId',
     {
@@ -53,6 +58,7 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
       // A browser's WebSocket cannot send headers: the token comes as the subprotocol `bearer, <token>` (or ?access_token=).
       config: { access: 'customer', tokenOutsideHeader: true },
       preValidation: refuseOthersOrders(options.readModel),
+      preHandler: async (request) => admitUpgrade(request),
       schema: {
         tags: ['live'],
         summary: 'WebSocket: order_update for one order (its current view first), ping/pong, error',
@@ -66,6 +72,7 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
     {
       websocket: true,
       config: { access: 'operator', tokenOutsideHeader: true },
+      preHandler: async (request) => admitUpgrade(request),
       schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 200 most recent first), ping/pong, error (operators)' },
     },
     (socket, request) => stream(socket, watchOf(options.readModel, undefined, request.caller), options),

@@ -1,5 +1,5 @@
 import type { InventoryLevelView, OrderView, OrderflowEvent } from '@orderflow/contracts';
-import { type StockLevels, evolveInventory, inventoryList } from '../domain/inventory-levels.ts';
+import { type StockLevels, changesStock, evolveInventory, inventoryList } from '../domain/inventory-levels.ts';
 import { evolveOrderView } from '../domain/order-projection.ts';
 
 export type OrderListener = (order: OrderView) => void;
@@ -30,11 +30,16 @@ export const newestFirst = (a: OrderView, b: OrderView): number => sortKey(b) - 
 export function createReadModel(options: { onListenerError(error: unknown): void }): ReadModel {
   const views = new Map<string, OrderView>();
   let levels: StockLevels = new Map();
+  // Levels are a sum of changes, so a redelivered inventory event must not count twice.
+  const stockEventsCounted = new Set<string>();
   const listeners = new Set<OrderListener>();
 
   return {
     apply(event) {
-      levels = evolveInventory(levels, event);
+      if (changesStock(event) && !stockEventsCounted.has(event.id)) {
+        stockEventsCounted.add(event.id);
+        levels = evolveInventory(levels, event);
+      }
       if (event.orderId === null) return undefined;
       const before = views.get(event.orderId);
       const after = evolveOrderView(before, event);

@@ -7,7 +7,7 @@ import { describe, it } from 'vitest';
 import { unreachable } from '../../../../tests/support/required-services.ts';
 import { busContract } from './bus-contract.ts';
 import { createEmbeddedBus } from './embedded-bus.ts';
-import { createKafkaBus } from './kafka-bus.ts';
+import { createKafkaBus, deleteKafkaScope } from './kafka-bus.ts';
 import { createNatsBus, deleteNatsStreams } from './nats-bus.ts';
 import { createThreadBus, serveBus } from './thread-bus.ts';
 
@@ -63,14 +63,30 @@ if (natsProblem === undefined) {
   console.info(`[bus-contract] nats skipped: ${natsUrl} not reachable (${natsProblem}); set REQUIRE_SERVICES=1 to fail instead`);
 }
 
-// Kafka: only when a broker is named. Topics are unique per test; they are left on the broker.
-const kafkaBrokers = process.env.KAFKA_BROKERS ?? process.env.KAFKA_BROKER;
-if (kafkaBrokers) {
-  busContract(
-    'kafka',
-    () => createKafkaBus({ brokers: kafkaBrokers.split(',').map((b) => b.trim()), clientId: 'orderflow-contract', partitions: 3 }),
-    { settleMs: 30_000 },
-  );
-} else {
-  console.info('[bus-contract] kafka skipped: KAFKA_BROKERS is not set');
+// Kafka: once per broker named, KAFKA_BROKERS (the current 4.x) and KAFKA_BROKERS_LEGACY
+// (3.9.x, the last release with ZooKeeper-era clients in the field). Each test's scope is the
+// prefix of its topics and groups (so a live system on the same broker is left alone), and
+// everything under it is deleted at the end. REQUIRE_SERVICES=1 turns "not set" or
+// "unreachable" into a failure.
+const kafkaBrokerLists = [
+  { name: 'kafka', variable: 'KAFKA_BROKERS', brokers: process.env.KAFKA_BROKERS ?? process.env.KAFKA_BROKER },
+  { name: 'kafka (legacy 3.9)', variable: 'KAFKA_BROKERS_LEGACY', brokers: process.env.KAFKA_BROKERS_LEGACY },
+];
+for (const { name, variable, brokers } of kafkaBrokerLists) {
+  const list = (brokers ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const problem = list.length === 0 ? `${variable} is not set` : await unreachable(`kafka://${list[0]}`, 9092);
+  if (problem === undefined) {
+    busContract(name, (scope) => createKafkaBus({ brokers: list, clientId: 'orderflow-contract', prefix: `${scope}.`, partitions: 3 }), {
+      cleanup: (scope) => deleteKafkaScope({ brokers: list, prefix: `${scope}.` }),
+      settleMs: 30_000,
+    });
+  } else if (process.env.REQUIRE_SERVICES === '1' && (variable === 'KAFKA_BROKERS' || list.length > 0)) {
+    describe(`bus contract: ${name}`, () => {
+      it(`reaches Kafka (REQUIRE_SERVICES=1)`, () => {
+        throw new Error(`Kafka (${variable}) cannot be used: ${problem}, and REQUIRE_SERVICES=1`);
+      });
+    });
+  } else {
+    console.info(`[bus-contract] ${name} skipped: ${problem}; set REQUIRE_SERVICES=1 to fail instead`);
+  }
 }

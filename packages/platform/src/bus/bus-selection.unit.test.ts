@@ -28,6 +28,11 @@ describe('choosing the bus from the environment', () => {
     ).toMatchObject({ kind: 'kafka', ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } });
   });
 
+  it('given KAFKA_PREFIX, when loading, then it reaches the Kafka settings; unset, it is empty', () => {
+    expect(busOf({ KAFKA_BROKERS: 'a:9092', KAFKA_PREFIX: 'bench_1a2b.' })).toMatchObject({ kind: 'kafka', prefix: 'bench_1a2b.' });
+    expect(busOf({ KAFKA_BROKERS: 'a:9092' })).toMatchObject({ kind: 'kafka', prefix: '' });
+  });
+
   it.each([
     [{ BUS: 'kafka' }, 'KAFKA_BROKERS: required when BUS=kafka'],
     [{ BUS: 'rabbitmq' }, 'BUS:'],
@@ -36,6 +41,7 @@ describe('choosing the bus from the environment', () => {
     [{ KAFKA_BROKERS: 'a:1', KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM=plain'],
     [{ KAFKA_BROKERS: 'a:1', KAFKA_SASL_MECHANISM: 'gssapi' }, 'KAFKA_SASL_MECHANISM:'],
     [{ NATS_URL: 'nats://n:4222', NATS_STREAM_PREFIX: 'a.b' }, 'NATS_STREAM_PREFIX: must be letters'],
+    [{ KAFKA_BROKERS: 'a:1', KAFKA_PREFIX: 'run 1/' }, 'KAFKA_PREFIX: must be letters, digits, ., _ or -'],
   ])('given %o, when loading, then the error names the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -79,8 +79,14 @@ export interface Bus {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Every record of a topic from the beginning (admin views of dead-letter topics). */
   readAll(topic: string): Promise<BusRecord[]>;
+  /** The broker answers and every subscription is consuming (not joining, crashed or cut off): a service's /ready. */
   isReady(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** How an adapter sees its own subscriptions: isReady() is false while one is not consuming. */
+export interface TrackedSubscription extends Subscription {
+  isConsuming(): boolean;
 }
 
 /** A record that can never succeed (unparseable): dead-lettered without retries. */

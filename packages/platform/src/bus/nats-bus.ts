@@ -16,7 +16,7 @@ import {
 } from '@nats-io/jetstream';
 import { type NatsConnection, connect, headers as natsHeaders, nanos } from '@nats-io/transport-node';
 import { deadLetterTopic } from '@orderflow/contracts';
-import type { Bus, BusMessage, BusRecord, PartitionLag, SubscribeOptions, Subscription } from './bus.ts';
+import type { Bus, BusMessage, BusRecord, PartitionLag, SubscribeOptions, TrackedSubscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
 import { type DeliveryHooks, deliver } from './delivery.ts';
 import { partitionFor } from './partitioner.ts';
@@ -185,7 +185,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
     await js.publish(subject, message.value, { headers: h });
   };
 
-  const subscriptions = new Set<Subscription>();
+  const subscriptions = new Set<TrackedSubscription>();
 
   const bus: Bus = {
     kind: 'nats',
@@ -255,6 +255,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
     },
     async isReady() {
       if (closed) return false;
+      if ([...subscriptions].some((s) => !s.isConsuming())) return false;
       const check = clients.then(async ({ nc, jsm }) => !nc.isClosed() && (await jsm.getAccountInfo()) !== undefined);
       const timeout = sleep(3_000).then(() => false);
       return Promise.race([check, timeout]).catch(() => false);
@@ -276,7 +277,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
   });
 
   /** A durable consumer per (group, topic, partition), shared by every member of the group. */
-  async function groupSubscription(metas: TopicMeta[], subscribeOptions: SubscribeOptions): Promise<Subscription> {
+  async function groupSubscription(metas: TopicMeta[], subscribeOptions: SubscribeOptions): Promise<TrackedSubscription> {
     const { nc, js, jsm } = await clients;
     const retry = subscribeOptions.retry ?? DEFAULT_RETRY;
     const fromBeginning = subscribeOptions.fromBeginning ?? true;
@@ -327,11 +328,22 @@ export function createNatsBus(options: NatsBusOptions): Bus {
       m.nak(PULL_EXPIRES_MS + 500);
       await nc.flush().catch(() => undefined);
     };
+    /** Partitions whose pull failed or whose consumer is missing on the server (the client waits for it to come back). */
+    const failing = new Set<PartitionTarget>();
+    const watchConsumer = (messages: ConsumerMessages, target: PartitionTarget) =>
+      void (async () => {
+        for await (const status of messages.status()) {
+          if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found' || status.type === 'stream_not_found') failing.add(target);
+          else if (status.type === 'heartbeat') failing.delete(target);
+        }
+      })().catch(() => undefined);
     const runPartition = async (target: PartitionTarget) => {
       while (!closing && !closed) {
         let messages: ConsumerMessages | undefined;
         try {
           messages = await target.consumer.consume({ max_messages: 8, expires: PULL_EXPIRES_MS });
+          failing.delete(target);
+          watchConsumer(messages, target);
           iterators.add(messages);
           if (closing || closed) messages.stop(); // close() ran while the pull was being set up
           for await (const m of messages) {
@@ -339,6 +351,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
               await giveBack(messages, m);
               break;
             }
+            failing.delete(target);
             const record = toRecord(target.topic, m);
             // Tells JetStream the record is still being worked on, so a slow handler is not redelivered.
             const working = setInterval(() => m.working(), Math.max(1_000, ackWaitMs / 3));
@@ -363,6 +376,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
             target.handled = m.seq;
           }
         } catch {
+          failing.add(target);
           if (!closing && !closed) await sleep(500); // a lost connection or a deleted consumer: start over
         } finally {
           if (messages) {
@@ -375,6 +389,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
     const loops = Promise.all(targets.map(runPartition));
 
     return {
+      isConsuming: () => failing.size === 0,
       async close() {
         if (closing) return loops.then(() => undefined);
         closing = true;
@@ -416,7 +431,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
    * the last one handled: the server may have lost the ephemeral consumer with its
    * restart, and waiting for the client to notice missed heartbeats takes half a minute.
    */
-  async function replaySubscription(metas: TopicMeta[], subscribeOptions: SubscribeOptions): Promise<Subscription> {
+  async function replaySubscription(metas: TopicMeta[], subscribeOptions: SubscribeOptions): Promise<TrackedSubscription> {
     const { js, jsm } = await clients;
     const retry = subscribeOptions.retry ?? DEFAULT_RETRY;
     let closing = false;
@@ -432,6 +447,8 @@ export function createNatsBus(options: NatsBusOptions): Bus {
     const restart = () => {
       for (const target of targets) target.messages?.stop();
     };
+    /** Topics whose ordered consumer failed and is not set up again yet. */
+    const failing = new Set<(typeof targets)[number]>();
     onReconnect.add(restart);
     const loops = Promise.all(
       targets.map(async (target) => {
@@ -439,6 +456,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
           try {
             const from = target.handled > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: target.handled + 1 } : { deliver_policy: DeliverPolicy.All };
             target.messages = await (await js.consumers.get(target.meta.stream, from)).consume();
+            failing.delete(target);
             if (closing || closed) target.messages.stop(); // close() ran while it was being set up
             for await (const m of target.messages) {
               if (closing || closed) break;
@@ -447,6 +465,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
               target.handled = m.seq;
             }
           } catch {
+            failing.add(target);
             if (!closing && !closed) await sleep(500); // the server is away: try again
           } finally {
             await target.messages?.close().catch(() => undefined);
@@ -456,6 +475,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
       }),
     );
     return {
+      isConsuming: () => failing.size === 0,
       async close() {
         closing = true;
         onReconnect.delete(restart);

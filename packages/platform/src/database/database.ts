@@ -102,7 +102,14 @@ export async function migrate(db: Kysely<unknown>, dialect: Dialect, migrations:
   for (const [name, up] of Object.entries({ ...platformMigrations, ...migrations })) {
     all[name] = { up: (target: Kysely<unknown>) => up(target, dialect) };
   }
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => all }, ...(schema ? { migrationTableSchema: schema } : {}) });
+  // Two histories share one table: a platform migration added later sorts before service
+  // migrations a database has already run, and must still run (they touch different tables).
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => all },
+    allowUnorderedMigrations: true,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -1,8 +1,10 @@
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
+import { STATUS_CODES } from 'node:http';
 import Fastify, {
-  LogController, type FastifyInstance, type FastifyRequest, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify';
+  LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger, type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression } from 'fastify';
 import {
   type ZodTypeProvider,
   hasZodFastifySchemaValidationErrors,
@@ -17,6 +19,7 @@ import { createTokenVerifier } from '../auth/token-verifier.ts';
 import type { AuthSettings } from '../config.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { ApiError, ErrorBody } from './api-error.ts';
+import { findUnstorableText } from './storable-text.ts';
 
 /** A request to one of a service's routes, with its typed path parameters. */
 export type HttpRequest<Params = unknown> = FastifyRequest<{ Params: Params }>;
@@ -30,10 +33,27 @@ export interface HttpServerOptions {
   metrics: ServiceMetrics;
   /** Named checks for /ready: each must be true for the service to take traffic. */
   readiness: () => Promise<Record<string, boolean>>;
-  websocket?: boolean;
+  /** The WebSocket routes' limit on a client message (none: no WebSocket routes). */
+  websocket?: { maxMessageBytes: number } | undefined;
   bodyLimit?: number;
   /** Tokens, roles, Origin and Host checks (config.auth). */
   auth: AuthSettings;
+}
+
+/** A refusal from Node's HTTP parser or Fastify's router, before any route: same shape as every other error. */
+function frameworkErrorBody(error: Error & { code?: string }): { status: number; body: ErrorBody } {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, body: { error: 'HEADERS_TOO_LARGE', message: 'headers: the request line and headers are larger than the server accepts' } };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, body: { error: 'REQUEST_TIMEOUT', message: 'request: not received in time' } };
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, body: { error: 'BAD_URL', message: 'url: not a valid URL (a percent-escape that is not UTF-8?)' } };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, body: { error: 'URI_TOO_LONG', message: 'url: a path segment is longer than the server accepts' } };
+    default:
+      return { status: 400, body: { error: 'BAD_REQUEST', message: `request: not valid HTTP (${error.code ?? error.message})` } };
+  }
 }
 
 /**
@@ -48,6 +68,21 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     // Per-request lines would drown the event logs at load; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
+    // Errors before routing (bad URL, too long a path segment) and from the HTTP parser
+    // (431, 408, malformed requests) get the documented shape, not Fastify's own.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const { status, body } = frameworkErrorBody(error);
+      void reply.status(status).send(body);
+    },
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const { status, body } = frameworkErrorBody(error);
+      const text = JSON.stringify(body);
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`);
+      }
+      socket.destroy(error);
+    },
   }).withTypeProvider<ZodTypeProvider>();
   // JSON only: any other body gets a 415 rather than reaching validation as a string.
   app.removeContentTypeParser('text/plain');
@@ -65,10 +100,45 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  if (options.websocket) await app.register(websocket);
+  if (options.websocket) {
+    // An invalid frame (too large, bad opcode, bad UTF-8; ws's WS_ERR_* codes) closes that
+    // connection: logged once, at warn and without a stack, so that a client cannot flood
+    // the log. A client that vanished is not news; anything else is a fault of ours.
+    const warned = new WeakSet<object>();
+    await app.register(websocket, {
+      options: { maxPayload: options.websocket.maxMessageBytes },
+      errorHandler: (error: Error & { code?: string }, socket, request) => {
+        const code = error.code ?? '';
+        if (code.startsWith('WS_ERR_')) {
+          if (!warned.has(socket)) {
+            warned.add(socket);
+            request.log.warn({ url: request.url, ip: request.ip, code, reason: error.message }, 'websocket client sent an invalid frame; connection closed');
+          }
+        } else if (code === 'ECONNRESET' || code === 'EPIPE') {
+          request.log.debug({ url: request.url, code }, 'websocket client went away');
+        } else {
+          request.log.error({ err: error, url: request.url }, 'websocket handler failed');
+        }
+        socket.terminate();
+      },
+    });
+  }
   // After the WebSocket plugin: its onRequest hook must mark an upgrade first, so that a
   // refused one (401, 403) has its socket closed after the answer.
   registerAccessControl(app, options.auth, createTokenVerifier(options.auth));
+  // For perClientRateLimit (rate-limit.ts): no route is limited unless it asks.
+  await app.register(rateLimit, { global: false, hook: 'preHandler' });
+
+  // Before the zod schemas run, and so before any query: text PostgreSQL could not store.
+  app.addHook('preValidation', async (request) => {
+    for (const [where, value] of [['params', request.params], ['querystring', request.query], ['body', request.body]] as const) {
+      const field = findUnstorableText(value, where);
+      if (field) {
+        const message = 'must not contain NUL (U+0000) or an unpaired surrogate (U+D800 to U+DFFF)';
+        throw new ApiError(400, 'VALIDATION_FAILED', `${field}: ${message}`, [{ field, rule: 'storable_text', message }]);
+      }
+    }
+  });
 
   app.setErrorHandler((error: Error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {

@@ -26,7 +26,7 @@ export async function serveHttp<Schema>(
     description: options.description,
     logger: runtime.logger,
     metrics: runtime.metrics,
-    websocket: options.websocket,
+    websocket: options.websocket ? { maxMessageBytes: runtime.config.limits.webSocketMaxMessageBytes } : undefined,
     auth: runtime.config.auth,
     readiness: async () => ({ ...(await runtime.readiness()), ...(await options.readiness?.()) }),
   });

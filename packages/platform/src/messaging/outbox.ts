@@ -6,7 +6,11 @@ import type { PlatformTables } from '../database/platform-tables.ts';
 import type { Dialect } from '../database/schema-builders.ts';
 import { toBusMessage } from './event-factory.ts';
 
-/** Writes events to the outbox inside the caller's transaction: they commit with the state. */
+/**
+ * Writes events to the outbox inside the caller's transaction: they commit with the state.
+ * Make it the transaction's last statement: on PostgreSQL the insert takes the service's
+ * commit-order lock, held until the commit (see 0000_platform_outbox_commit_order).
+ */
 export async function appendToOutbox(
   // Any service's transaction: every service schema includes PlatformTables, but
   // Kysely's database type is invariant, so it is taken untyped and narrowed here.
@@ -41,17 +45,17 @@ export interface OutboxRelayOptions {
 const BATCH = 500;
 /** First key of the relay's advisory lock; the second is a hash of the service's schema. */
 const RELAY_LOCK_CLASS = 0x6f72_6466; // 'ordf'
-/** After another replica held the lock or rows waited for older transactions: retry soon, a few times, then leave it to the timer. */
+/** After another replica held the lock: retry soon, a few times, then leave it to the timer. */
 const SOON_MS = 20;
 const SOON_TIMES = 25;
 
 /** What one round of publishing found. */
-type Round = 'empty' | 'more' | 'busy' | 'unsettled';
+type Round = 'empty' | 'more' | 'busy';
 
 type OutboxRow = { id: number; topic: string; key: string; value: string; headers: string };
 
 /**
- * Publishes outbox rows in commit order (id order on SQLite), then deletes them. Woken right after each commit,
+ * Publishes outbox rows in commit order (id order, see publishRoundPostgres), then deletes them. Woken right after each commit,
  * so the happy path has no polling delay; a timer also retries what a failed publish
  * (broker down) or a crash left behind. A row is deleted only after the broker has it,
  * so delivery is at least once: a crash between publish and delete publishes the row
@@ -97,18 +101,15 @@ export function startOutboxRelay(db: Kysely<PlatformTables>, bus: Bus, logger: L
    * would let replicas publish in parallel, but then a later row can overtake an earlier
    * one of the same order whose batch is locked by another replica.
    *
-   * Ids come from a sequence, so a transaction can take id 5, commit after the one with
-   * id 6, and appear after 6 was published: one order's events could overtake each other.
-   * So rows are ordered by the id of the transaction that wrote them (then by id) and a
-   * round takes only rows whose transaction is older than every transaction still open
-   * (`pg_snapshot_xmin`): no row can later appear before one already published. Cost: a
-   * transaction left open anywhere on the server holds publishing back until it ends
-   * (set `idle_in_transaction_session_timeout`).
+   * Ids are in commit order per service (the outbox's insert trigger, see
+   * 0000_platform_outbox_commit_order), so the rows a statement sees are a prefix of that
+   * order: publishing by id never puts a row before one that committed earlier, and a
+   * row committed later has a higher id. No round waits for any other transaction.
    */
   async function publishRoundPostgres(): Promise<{ round: Round; published: number }> {
     return db.transaction().execute(async (trx) => {
-      // One statement takes the lock, picks the batch and deletes its settled rows; they
-      // are published while the transaction (and the lock) is still open, and a failed
+      // One statement takes the lock, picks the batch and deletes it; the rows are
+      // published while the transaction (and the lock) is still open, and a failed
       // publish rolls the deletion back. Three round trips a round (begin, this, commit)
       // instead of five: on a small machine each statement's system calls are what cost.
       // The statement's snapshot predates the lock: rows another replica published and
@@ -117,22 +118,18 @@ export function startOutboxRelay(db: Kysely<PlatformTables>, bus: Bus, logger: L
         with lock as materialized (
           select pg_try_advisory_xact_lock(${RELAY_LOCK_CLASS}, hashtext(current_schema())) as acquired
         ), picked as materialized (
-          select o.id, o.txid < pg_snapshot_xmin(pg_current_snapshot()) as settled
-          from lock, outbox o where lock.acquired order by o.txid, o.id limit ${BATCH}
+          select o.id from lock, outbox o where lock.acquired order by o.id limit ${BATCH}
         ), gone as (
-          delete from outbox where id in (select id from picked where settled)
-          returning id, txid, topic, key, value, headers
+          delete from outbox where id in (select id from picked)
+          returning id, topic, key, value, headers
         )
         select lock.acquired, (select count(*) from picked)::int as picked, g.id, g.topic, g.key, g.value, g.headers
         from lock left join gone g on true
-        order by g.txid, g.id`.execute(trx);
+        order by g.id`.execute(trx);
       if (!rows[0]?.acquired) return { round: 'busy' as const, published: 0 };
-      const picked = rows[0].picked;
-      // Rows of settled transactions sort before all others, so these are a prefix.
       const ready = rows.filter((r) => r.id !== null);
       if (ready.length > 0) await publish(ready);
-      const round: Round = ready.length < picked ? 'unsettled' : picked === BATCH ? 'more' : 'empty';
-      return { round, published: ready.length };
+      return { round: rows[0].picked === BATCH ? ('more' as const) : ('empty' as const), published: ready.length };
     });
   }
 
@@ -157,7 +154,7 @@ export function startOutboxRelay(db: Kysely<PlatformTables>, bus: Bus, logger: L
         try {
           const round = options.dialect === 'postgres' ? await publishPendingPostgres() : await publishPending();
           failures = 0;
-          if ((round === 'busy' || round === 'unsettled') && soon < SOON_TIMES && !stopped) {
+          if (round === 'busy' && soon < SOON_TIMES && !stopped) {
             soon++;
             await new Promise((resolve) => setTimeout(resolve, SOON_MS));
             again = true;
