@@ -153,8 +153,8 @@ const errorText = (error: unknown) => (error instanceof Error ? `${error.name}: 
  * retried send neither duplicates nor reorders a partition. A subscription is one
  * consumer in the group reading batches, handed to the subscriber in batches (deliverAll):
  * a record's offset is resolved once its handler's transaction committed (or it was
- * dead-lettered), and resolved offsets are committed after each batch, so a crash redelivers only unfinished records (at-least-once; consumers dedupe
- * by event id). A record that is retried holds back every later one of its partition.
+ * dead-lettered), and resolved offsets are committed after each batch, so a crash
+ * redelivers only unfinished records (at-least-once; consumers dedupe by event id). A record that is retried holds back every later one of its partition.
  * A rebalance during a handler can also redeliver: the commit then fails and the new
  * owner starts from the last committed offset.
  */
