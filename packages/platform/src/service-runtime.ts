@@ -76,7 +76,7 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
     consumers,
     async consume(group, handlers) {
       const consumer = await consumeEvents<Schema>(
-        { service: options.service, db, bus, relay, logger, metrics, retry: options.config.retry, batchMax: options.config.batchMax },
+        { service: options.service, db, bus, relay, logger, metrics, retry: options.config.retry, batchMax: options.config.batchMax, dialect: database.dialect },
         group,
         handlers,
       );

@@ -280,14 +280,41 @@ describe.each(targets)('consumeEvents in batches on %s', (_name, makeTarget) => 
         return outgoing;
       },
     });
-  const consumeBatches = (handlers: EventHandlers<TestTables>, batchMax?: number) =>
-    consumeEvents<TestTables>({ service: 'batchtest', db: batchDb, bus: batchBus, relay: batchRelay, logger, metrics: createServiceMetrics('batchtest'), retry: RETRY, ...(batchMax ? { batchMax } : {}) }, GROUP, handlers);
+  const consumeBatches = (handlers: EventHandlers<TestTables>, batchMax?: number, group = GROUP) =>
+    consumeEvents<TestTables>(
+      { service: 'batchtest', db: batchDb, bus: batchBus, relay: batchRelay, logger, metrics: createServiceMetrics('batchtest'), retry: RETRY, dialect: batchDatabase.dialect, ...(batchMax ? { batchMax } : {}) },
+      group,
+      handlers,
+    );
   const asRecords = (messages: ReturnType<typeof toBusMessage>[]): BusRecord[] =>
     messages.map((m, offset) => ({ ...m, partition: 0, offset: String(offset), timestamp: Date.now() }));
   const reserved = () => batchDb.selectFrom('reservations').select('order_id').orderBy('order_id').execute();
   /** Orders of the events published to inventory (the topic's partitions interleave: sorted). */
   const publishedOrders = async () => (await batchBus.readAll('inventory')).map((r) => parseEvent(r.value).orderId).sort();
   const inboxIds = async () => (await batchDb.selectFrom('inbox').select('message_id').execute()).map((r) => r.message_id).sort();
+
+  it('given two batches that change the same rows in opposite orders at the same time, when both are handled, then neither deadlocks: both commit', async () => {
+    await batchDb.insertInto('reservations').values([{ order_id: 'row-x', quantity: 0 }, { order_id: 'row-y', quantity: 0 }]).execute();
+    // Each record bumps the row its customer names, then takes its time (the other batch gets its first row meanwhile).
+    const bump: EventHandlers<TestTables> = {
+      OrderCreated: async (event, trx) => {
+        await trx.updateTable('reservations').set((eb) => ({ quantity: eb('quantity', '+', 1) })).where('order_id', '=', event.data.customerId).execute();
+        await sleep(150);
+        return [];
+      },
+    };
+    const [first, second] = [await consumeBatches(bump, undefined, 'bump-1'), await consumeBatches(bump, undefined, 'bump-2')];
+    const touching = (rows: string[]) =>
+      asRecords(rows.map((row, i) => toBusMessage(events.create('OrderCreated', `order-${row}-${i}`, { customerId: row, items: [{ productId: 'p', quantity: 1, unitPrice: 1 }], total: 1, currency: 'USD' }), undefined)));
+
+    const outcomes = await Promise.all([first.processBatch(touching(['row-x', 'row-y'])), second.processBatch(touching(['row-y', 'row-x']))]);
+
+    expect(outcomes).toEqual([{ handled: 2 }, { handled: 2 }]);
+    expect(await batchDb.selectFrom('reservations').select(['order_id', 'quantity']).orderBy('order_id').execute()).toEqual([
+      { order_id: 'row-x', quantity: 2 },
+      { order_id: 'row-y', quantity: 2 },
+    ]);
+  });
 
   it('given records waiting on a partition, when the group consumes them, then they are handled in one transaction with one inbox row each, and their events are published in order', async () => {
     const created = Array.from({ length: 12 }, (_, i) => orderCreated(`order-${String(i).padStart(2, '0')}`));

@@ -1,9 +1,10 @@
 import { EnvelopeSchema, Header, MESSAGE_TOPIC, MESSAGE_TYPES, type MessageOf, MessageSchemas, type MessageType, type OrderflowMessage, isMessageType } from '@orderflow/contracts';
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type BatchOutcome, type Bus, type BusRecord, PoisonRecordError, type RetryPolicy, type SubscribeOptions, type Subscription } from '../bus/bus.ts';
 import { errorText } from '../bus/delivery.ts';
 import type { PlatformTables } from '../database/platform-tables.ts';
+import type { Dialect } from '../database/schema-builders.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { insertOutboxRows, type OutboxRelay, type OutboxRow, outboxRowsOf } from './outbox.ts';
 import { withSpan } from './trace-context.ts';
@@ -30,7 +31,20 @@ export interface ConsumerDeps<Schema> {
   retry?: RetryPolicy;
   /** Most records of a partition handled in one transaction (BUS_BATCH_MAX). */
   batchMax?: number;
+  /** On 'postgres' batches take the service's batch lock (see BATCH_LOCK_CLASS). Default 'sqlite'. */
+  dialect?: Dialect;
 }
+
+/**
+ * First key of the advisory lock a consumer transaction takes on PostgreSQL; the second is
+ * a hash of the service's schema. Each handler locks rows in a stable order, so two
+ * single-record transactions cannot deadlock; a batch locks the rows of one record after
+ * another, out of that order, so two batches (of two partitions, or two replicas) could.
+ * A transaction of several records therefore takes the lock exclusively and one of a single
+ * record takes it shared: batches of a service run one at a time and single records run
+ * together. Taken first, before any row lock, so it adds no cycle of its own.
+ */
+const BATCH_LOCK_CLASS = 0x6f72_6462; // 'ordb'
 
 export interface EventConsumer {
   group: string;
@@ -128,6 +142,10 @@ export async function consumeEvents<Schema>(
     if (work.length === 0) return;
     const timers = work.map((w) => deps.metrics.handlerLatency.startTimer({ group, event_type: w.event.type }));
     const outcomes = await deps.db.transaction().execute(async (trx) => {
+      if (deps.dialect === 'postgres') {
+        const lock = work.length > 1 ? sql`pg_advisory_xact_lock` : sql`pg_advisory_xact_lock_shared`;
+        await sql`select ${lock}(${BATCH_LOCK_CLASS}, hashtext(current_schema()))`.execute(trx);
+      }
       const processedAt = new Date().toISOString();
       const inserted = await (trx as unknown as Transaction<PlatformTables>)
         .insertInto('inbox')
