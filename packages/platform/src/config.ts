@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
   BUS_PARTITIONS: z.coerce.number().int().min(1).max(256).default(3),
+  BUS_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(100),
   HANDLER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   HANDLER_RETRY_BACKOFF_MS: z.coerce.number().int().min(0).default(200),
   PAYMENT_FAILURE_RATE: rate.default(0),
@@ -103,6 +104,8 @@ export interface Config {
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   logFormat: z.infer<typeof EnvSchema>['LOG_FORMAT'];
   partitions: number;
+  /** Most records of one partition a consumer handles in one database transaction. */
+  batchMax: number;
   retry: { maxAttempts: number; initialBackoffMs: number; maxBackoffMs: number };
   paymentFailureRate: number;
   shippingFailureRate: number;
@@ -231,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     partitions: e.BUS_PARTITIONS,
+    batchMax: e.BUS_BATCH_MAX,
     retry: { maxAttempts: e.HANDLER_MAX_ATTEMPTS, initialBackoffMs: e.HANDLER_RETRY_BACKOFF_MS, maxBackoffMs: 5_000 },
     paymentFailureRate: e.PAYMENT_FAILURE_RATE,
     shippingFailureRate: e.SHIPPING_FAILURE_RATE,

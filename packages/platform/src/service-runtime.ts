@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Bus, BusRecord } from './bus/bus.ts';
+import type { BatchOutcome, Bus, BusRecord } from './bus/bus.ts';
 import { createEmbeddedBus } from './bus/embedded-bus.ts';
 import { createKafkaBus } from './bus/kafka-bus.ts';
 import { createNatsBus } from './bus/nats-bus.ts';
@@ -76,7 +76,7 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
     consumers,
     async consume(group, handlers) {
       const consumer = await consumeEvents<Schema>(
-        { service: options.service, db, bus, relay, logger, metrics, retry: options.config.retry },
+        { service: options.service, db, bus, relay, logger, metrics, retry: options.config.retry, batchMax: options.config.batchMax, dialect: database.dialect },
         group,
         handlers,
       );
@@ -117,23 +117,43 @@ function waitingOutDatabaseOutages(
   bus: Bus,
   deps: { isDatabaseReady(): Promise<boolean>; isStopping(): boolean; logger: Logger },
 ): Bus {
+  /** The failure is the database's (unreachable), not the handler's: wait for it and try again. */
+  const isOutage = async (error: unknown) => !deps.isStopping() && (isDatabaseUnavailable(error) || !(await deps.isDatabaseReady()));
   const patient = (handle: (record: BusRecord) => Promise<void>) => async (record: BusRecord) => {
     for (let outage = 1; ; outage++) {
       try {
         await handle(record);
         return;
       } catch (error) {
-        if (deps.isStopping() || !(isDatabaseUnavailable(error) || !(await deps.isDatabaseReady()))) throw error;
+        if (!(await isOutage(error))) throw error;
         if (outage === 1) deps.logger.warn({ err: error, topic: record.topic, offset: record.offset }, 'database unavailable; retrying the record until it is back');
         await sleep(Math.min(5_000, 100 * 2 ** outage));
       }
     }
   };
+  /** The same for a batch: what it handled stays handled, the rest is offered again once the database is back. */
+  const patientBatch =
+    (handleBatch: (records: readonly BusRecord[]) => Promise<BatchOutcome>) =>
+    async (records: readonly BusRecord[]): Promise<BatchOutcome> => {
+      let handled = 0;
+      for (let outage = 1; ; outage++) {
+        const outcome = await handleBatch(records.slice(handled)).catch((error: unknown): BatchOutcome => ({ handled: 0, error }));
+        handled += outcome.handled;
+        if (handled >= records.length || !(await isOutage(outcome.error))) return { handled, error: outcome.error };
+        if (outage === 1) deps.logger.warn({ err: outcome.error, topic: records[handled]!.topic, offset: records[handled]!.offset }, 'database unavailable; retrying the batch until it is back');
+        await sleep(Math.min(5_000, 100 * 2 ** outage));
+      }
+    };
   return {
     kind: bus.kind,
     ensureTopics: (topics) => bus.ensureTopics(topics),
     publish: (messages) => bus.publish(messages),
-    subscribe: (subscribeOptions) => bus.subscribe({ ...subscribeOptions, handle: patient(subscribeOptions.handle) }),
+    subscribe: (subscribeOptions) =>
+      bus.subscribe({
+        ...subscribeOptions,
+        handle: patient(subscribeOptions.handle),
+        ...(subscribeOptions.handleBatch ? { handleBatch: patientBatch(subscribeOptions.handleBatch) } : {}),
+      }),
     readAll: (topic) => bus.readAll(topic),
     isReady: () => bus.isReady(),
     close: () => bus.close(),

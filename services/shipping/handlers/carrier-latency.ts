@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Header, type MessageType } from '@orderflow/contracts';
-import type { Bus } from '@orderflow/platform';
+import type { Bus, BusRecord } from '@orderflow/platform';
 
 /** The messages that make a shipment, and so call the carrier. */
 const CALLS_THE_CARRIER: ReadonlySet<string> = new Set<MessageType>(['PaymentCompleted', 'CreateShipment']);
@@ -17,22 +17,38 @@ const CALLS_THE_CARRIER: ReadonlySet<string> = new Set<MessageType>(['PaymentCom
  * least once, so it would pass the order id as the carrier's idempotency key. The wait
  * sits in the record's delivery, so the partition's later records (a cancellation of the
  * same order) still come after it, as they did when the wait was in the transaction.
+ * A batch calls the carrier for each of its shipments at once (they are different
+ * orders' calls, independent of each other), so it waits one delay, then opens its transaction.
  */
+const callsTheCarrier = (record: BusRecord) => {
+  const type = record.headers[Header.eventType];
+  return type !== undefined && CALLS_THE_CARRIER.has(type);
+};
+
 export function withCarrierLatency(bus: Bus, delayMs: number): Bus {
   if (delayMs === 0) return bus;
   return {
     kind: bus.kind,
     ensureTopics: (topics) => bus.ensureTopics(topics),
     publish: (messages) => bus.publish(messages),
-    subscribe: (options) =>
-      bus.subscribe({
+    subscribe: (options) => {
+      const handleBatch = options.handleBatch;
+      return bus.subscribe({
         ...options,
         async handle(record) {
-          const type = record.headers[Header.eventType];
-          if (type !== undefined && CALLS_THE_CARRIER.has(type)) await sleep(delayMs);
+          if (callsTheCarrier(record)) await sleep(delayMs);
           await options.handle(record);
         },
-      }),
+        ...(handleBatch
+          ? {
+              async handleBatch(records: readonly BusRecord[]) {
+                if (records.some(callsTheCarrier)) await sleep(delayMs);
+                return handleBatch(records);
+              },
+            }
+          : {}),
+      });
+    },
     readAll: (topic) => bus.readAll(topic),
     isReady: () => bus.isReady(),
     close: () => bus.close(),

@@ -42,6 +42,17 @@ export interface SubscribeOptions {
   retry?: RetryPolicy;
   handle(record: BusRecord): Promise<void>;
   /**
+   * Optional: handles several records of one partition at once, in their order (the event
+   * consumer does it in one database transaction). Resolves with how many of them, from the
+   * first, were handled and committed. When that is fewer than all, `error` is why the next
+   * one failed: that record goes on alone through `handle` with the usual retries and the
+   * dead-letter topic (its failure here counts as its first attempt), and the records after
+   * it are offered again afterwards. Adapters call it through deliverAll (delivery.ts).
+   */
+  handleBatch?(records: readonly BusRecord[]): Promise<BatchOutcome>;
+  /** Most records in one handleBatch call (BUS_BATCH_MAX). Default DEFAULT_BATCH_MAX. */
+  batchMax?: number;
+  /**
    * Optional: records whose event-type header names one of these are acknowledged without
    * calling `handle` (types the subscriber knows and ignores). An adapter may skip them
    * before delivery (the embedded broker does) or deliver them anyway.
@@ -51,6 +62,15 @@ export interface SubscribeOptions {
   /** Called after the record was written to `<topic>.DLT`, before its offset is committed. */
   onDeadLetter?(record: BusRecord, error: unknown, attempts: number): Promise<void>;
 }
+
+export interface BatchOutcome {
+  /** Records handled and committed, a prefix of the batch. */
+  handled: number;
+  /** Why the record after them failed (set when handled is less than the batch). */
+  error?: unknown;
+}
+
+export const DEFAULT_BATCH_MAX = 100;
 
 export interface Subscription {
   /** Lets the record in flight finish, then leaves the group. */

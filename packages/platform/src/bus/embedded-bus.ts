@@ -4,7 +4,7 @@ import { Header } from '@orderflow/contracts';
 import Database from 'better-sqlite3';
 import type { Bus, BusMessage, BusRecord, PartitionLag, RetryPolicy, SubscribeOptions, Subscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
-import { type DeliveryHooks, deliver } from './delivery.ts';
+import { type DeliveryHooks, deliverAll } from './delivery.ts';
 import { partitionFor } from './partitioner.ts';
 
 export interface EmbeddedBusOptions {
@@ -403,27 +403,30 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       }
     }
 
+    /**
+     * Hands what was read to the partition's owner, in batches (deliverAll), and commits
+     * the position once at the end: past every record handled or dead-lettered, never
+     * past one that was not. The owner is the same for the whole read: a member that
+     * joins meanwhile takes the partition over at the next read.
+     */
     private async deliverBatch(batch: BusRecord[]) {
       const start = this.position;
-      for (const row of batch) {
-        const owner = this.group.ownerOf(this.topic, this.partition);
-        if (!owner || this.stopped || closed) break;
-        // A type the subscriber ignores moves the position without a delivery.
-        if (owner.options.ignoredTypes?.has(row.headers[Header.eventType] ?? '')) {
-          this.position = Number(row.offset) + 1;
-          continue;
-        }
-        this.owner = owner;
-        const hooks: DeliveryHooks = {
-          publish: (messages) => bus.publish(messages),
-          isClosing: () => owner.closing || closed,
-          onRetry: owner.options.onRetry,
-          onDeadLetter: owner.options.onDeadLetter,
-        };
-        const outcome = await deliver(row, this.group.name, owner.options.handle, owner.retry, hooks);
-        if (outcome === 'aborted') break;
-        this.position = Number(row.offset) + 1;
-      }
+      const owner = this.group.ownerOf(this.topic, this.partition);
+      if (!owner || this.stopped || closed) return;
+      this.owner = owner;
+      // A type the subscriber ignores moves the position without a delivery.
+      const ignored = owner.options.ignoredTypes;
+      const wanted = ignored ? batch.filter((r) => !ignored.has(r.headers[Header.eventType] ?? '')) : batch;
+      const hooks: DeliveryHooks = {
+        publish: (messages) => bus.publish(messages),
+        isClosing: () => owner.closing || this.stopped || closed,
+        onRetry: owner.options.onRetry,
+        onDeadLetter: owner.options.onDeadLetter,
+      };
+      const outcome = await deliverAll(wanted, this.group.name, owner.options, owner.retry, hooks, (handled) => {
+        this.position = Number(handled[handled.length - 1]!.offset) + 1;
+      });
+      if (outcome === 'done') this.position = Number(batch[batch.length - 1]!.offset) + 1;
       if (this.position !== start) this.group.commit(this.topic, this.partition, this.position);
     }
   }

@@ -7,7 +7,7 @@ import type { Admin, Consumer, IHeaders, KafkaConfig, KafkaMessage, LogEntry, Me
 import pino, { type Logger } from 'pino';
 import type { Bus, BusRecord, PartitionLag, TrackedSubscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
-import { deliver } from './delivery.ts';
+import { deliverAll } from './delivery.ts';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -151,10 +151,10 @@ const errorText = (error: unknown) => (error instanceof Error ? `${error.name}: 
  * all) and a `<topic>.DLT` each; a producer waits until their leaders are known. The
  * producer is idempotent with one request in flight and acks from all replicas, so a
  * retried send neither duplicates nor reorders a partition. A subscription is one
- * consumer in the group reading batches: a record's offset is resolved once its handler
- * returned (or it was dead-lettered), and resolved offsets are committed after each
- * batch, so a crash redelivers only unfinished records (at-least-once; consumers dedupe
- * by event id). A record that is retried holds back every later one of its partition.
+ * consumer in the group reading batches, handed to the subscriber in batches (deliverAll):
+ * a record's offset is resolved once its handler's transaction committed (or it was
+ * dead-lettered), and resolved offsets are committed after each batch, so a crash
+ * redelivers only unfinished records (at-least-once; consumers dedupe by event id). A record that is retried holds back every later one of its partition.
  * A rebalance during a handler can also redeliver: the commit then fails and the new
  * owner starts from the last committed offset.
  */
@@ -378,22 +378,27 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
               if (!replay) void commitOffsetsIfNecessary().catch(() => undefined);
             }, HEARTBEAT_INTERVAL_MS);
             try {
-              for (const message of batch.messages) {
-                // Leaving, or the partition moved: not handled, not resolved; its next owner starts here.
-                if (closing || closed || !isRunning() || isStale()) return;
-                const record = toRecord(topic, batch.partition, message);
-                const outcome = await deliver(record, subscribeOptions.group, subscribeOptions.handle, retry, {
+              const records = batch.messages.map((message) => toRecord(topic, batch.partition, message));
+              await deliverAll(
+                records,
+                subscribeOptions.group,
+                subscribeOptions,
+                retry,
+                {
                   publish: (out) => bus.publish(out),
-                  isClosing: () => closing || closed,
+                  // Leaving, or the partition moved: what is not handled is not resolved; its next owner starts there.
+                  isClosing: () => closing || closed || !isRunning() || isStale(),
                   onRetry: subscribeOptions.onRetry,
                   onDeadLetter: subscribeOptions.onDeadLetter,
-                });
-                if (outcome === 'aborted') return;
-                resolveOffset(message.offset);
-                positions.set(`${topic}/${batch.partition}`, BigInt(message.offset) + 1n);
-                if (!replay) await commitOffsetsIfNecessary();
-                await heartbeat(); // a rebalance shows here and ends the batch (what is resolved is committed)
-              }
+                },
+                async (handled) => {
+                  const last = handled[handled.length - 1]!;
+                  resolveOffset(last.offset);
+                  positions.set(`${topic}/${batch.partition}`, BigInt(last.offset) + 1n);
+                  if (!replay) await commitOffsetsIfNecessary();
+                  await heartbeat(); // a rebalance shows here and ends the batch (what is resolved is committed)
+                },
+              );
             } finally {
               clearInterval(beat);
             }

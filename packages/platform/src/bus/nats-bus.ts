@@ -71,7 +71,11 @@ const isNotFound = (error: unknown, code: number) => error instanceof JetStreamA
  * after the previous one was acknowledged, so members of a group share the work while
  * a partition is still handled one record at a time, in order. The ack is sent after
  * the handler returned (at-least-once); an unacknowledged record is redelivered after
- * ackWaitMs. Streams keep everything (limits retention, no max age): the log is the
+ * ackWaitMs. So a subscriber's handleBatch is not used here: every batch is of one record.
+ * Batches would need max_ack_pending above 1, and then JetStream hands a partition's next
+ * records to another member of the group while the first still handles the earlier ones,
+ * which breaks the partition's order; a consumer with one active member at a time (a
+ * pinned priority group) needs nats-server 2.11, and this system runs 2.9. Streams keep everything (limits retention, no max age): the log is the
  * system's memory and replays read it from the start with an ordered consumer.
  */
 export function createNatsBus(options: NatsBusOptions): Bus {

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { type Bus, type BusRecord, PoisonRecordError, type SubscribeOptions, type Subscription } from './bus.ts';
+import { type BatchOutcome, type Bus, type BusRecord, PoisonRecordError, type SubscribeOptions, type Subscription } from './bus.ts';
 
 /**
  * The embedded broker reached from another thread of the same process: `serveBus` runs
@@ -14,8 +14,10 @@ interface WireError {
   message: string;
 }
 
-type SubscribeWire = Pick<SubscribeOptions, 'group' | 'topics' | 'fromBeginning' | 'replay' | 'retry'> & {
+type SubscribeWire = Pick<SubscribeOptions, 'group' | 'topics' | 'fromBeginning' | 'replay' | 'retry' | 'batchMax'> & {
   sub: number;
+  /** The subscriber has handleBatch: the broker's thread sends it batches. */
+  batches: boolean;
   ignoredTypes?: string[];
   onRetry: boolean;
   onDeadLetter: boolean;
@@ -28,13 +30,17 @@ type ToHost =
   | { t: 'call'; id: number; op: 'readAll'; topic: string }
   | { t: 'call'; id: number; op: 'isReady' | 'close' }
   | { t: 'call'; id: number; op: 'sub.close' | 'sub.caughtUp' | 'sub.lag'; sub: number }
-  | { t: 'handled'; id: number; error?: WireError };
+  | { t: 'handled'; id: number; error?: WireError; batch?: BatchWire };
 
 type ToClient =
   | { t: 'result'; id: number; value?: unknown; error?: WireError }
   | { t: 'handle'; id: number; sub: number; record: BusRecord }
+  | { t: 'handleBatch'; id: number; sub: number; records: readonly BusRecord[] }
   | { t: 'deadLetter'; id: number; sub: number; record: BusRecord; error: WireError; attempts: number }
   | { t: 'retry'; sub: number; record: BusRecord; attempt: number; error: WireError };
+
+/** A BatchOutcome across threads: the error as WireError. */
+type BatchWire = { handled: number; error?: WireError };
 
 /** Omit over each member of a union (TypeScript's Omit merges the members first). */
 type Without<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -49,13 +55,13 @@ const fromWire = (wire: WireError): Error =>
 /** Serves `bus` to one client thread over `port`; the client's subscriptions end with it. */
 export function serveBus(bus: Bus, port: MessagePort): void {
   const subscriptions = new Map<number, Subscription>();
-  const waiting = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  const waiting = new Map<number, { resolve(batch?: BatchWire): void; reject(error: Error): void }>();
   let nextId = 1;
   let gone = false;
 
   /** Asks the client to run a handler (or a hook) and waits for its answer. */
-  const ask = (message: Without<Extract<ToClient, { t: 'handle' | 'deadLetter' }>, 'id'>) =>
-    new Promise<void>((resolve, reject) => {
+  const ask = (message: Without<Extract<ToClient, { t: 'handle' | 'handleBatch' | 'deadLetter' }>, 'id'>) =>
+    new Promise<BatchWire | undefined>((resolve, reject) => {
       if (gone) return reject(new Error('the thread that subscribed is gone'));
       const id = nextId++;
       waiting.set(id, { resolve, reject });
@@ -81,16 +87,24 @@ export function serveBus(bus: Bus, port: MessagePort): void {
       case 'close':
         return closeAll();
       case 'subscribe': {
-        const { sub, onRetry, onDeadLetter, ignoredTypes, ...options } = message.options;
+        const { sub, onRetry, onDeadLetter, ignoredTypes, batches, ...options } = message.options;
         subscriptions.set(
           sub,
           await bus.subscribe({
             ...options,
             // Skipped in this thread: an ignored record never crosses to the subscriber's.
             ...(ignoredTypes ? { ignoredTypes: new Set(ignoredTypes) } : {}),
-            handle: (record) => ask({ t: 'handle', sub, record }),
+            handle: async (record) => void (await ask({ t: 'handle', sub, record })),
+            ...(batches
+              ? {
+                  handleBatch: async (records: readonly BusRecord[]): Promise<BatchOutcome> => {
+                    const outcome = (await ask({ t: 'handleBatch', sub, records })) ?? { handled: 0 };
+                    return outcome.error ? { handled: outcome.handled, error: fromWire(outcome.error) } : { handled: outcome.handled };
+                  },
+                }
+              : {}),
             onRetry: onRetry ? (record, attempt, error) => port.postMessage({ t: 'retry', sub, record, attempt, error: toWire(error) } satisfies ToClient) : undefined,
-            onDeadLetter: onDeadLetter ? (record, error, attempts) => ask({ t: 'deadLetter', sub, record, error: toWire(error), attempts }) : undefined,
+            onDeadLetter: onDeadLetter ? async (record, error, attempts) => void (await ask({ t: 'deadLetter', sub, record, error: toWire(error), attempts })) : undefined,
           }),
         );
         return undefined;
@@ -112,7 +126,7 @@ export function serveBus(bus: Bus, port: MessagePort): void {
       const waiter = waiting.get(message.id);
       waiting.delete(message.id);
       if (message.error) waiter?.reject(fromWire(message.error));
-      else waiter?.resolve();
+      else waiter?.resolve(message.batch);
       return;
     }
     call(message).then(
@@ -153,6 +167,19 @@ export function createThreadBus(port: MessagePort): Bus {
         else waiter?.resolve(message.value);
         return;
       }
+      case 'handleBatch': {
+        const handleBatch = handlers.get(message.sub)?.handleBatch;
+        Promise.resolve(handleBatch?.(message.records)).then(
+          (outcome) => {
+            const batch: BatchWire = outcome
+              ? { handled: outcome.handled, ...(outcome.handled < message.records.length ? { error: toWire(outcome.error) } : {}) }
+              : { handled: 0, error: toWire(new Error('the subscription is gone')) };
+            port.postMessage({ t: 'handled', id: message.id, batch } satisfies ToHost);
+          },
+          (error: unknown) => port.postMessage({ t: 'handled', id: message.id, error: toWire(error) } satisfies ToHost),
+        );
+        return;
+      }
       case 'handle':
       case 'deadLetter': {
         const options = handlers.get(message.sub);
@@ -183,9 +210,9 @@ export function createThreadBus(port: MessagePort): Bus {
       if (closed) throw new Error('bus is closed');
       const sub = nextId++;
       handlers.set(sub, options);
-      const { group, topics, fromBeginning, replay, retry } = options;
+      const { group, topics, fromBeginning, replay, retry, batchMax } = options;
       const ignoredTypes = options.ignoredTypes ? [...options.ignoredTypes] : undefined;
-      await call({ op: 'subscribe', options: { sub, group, topics, fromBeginning, replay, retry, ignoredTypes, onRetry: !!options.onRetry, onDeadLetter: !!options.onDeadLetter } });
+      await call({ op: 'subscribe', options: { sub, group, topics, fromBeginning, replay, retry, batchMax, ignoredTypes, batches: !!options.handleBatch, onRetry: !!options.onRetry, onDeadLetter: !!options.onDeadLetter } });
       return {
         close: async () => {
           await call({ op: 'sub.close', sub });

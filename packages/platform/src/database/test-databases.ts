@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { redactUrl } from '../config.ts';
 
@@ -51,6 +54,28 @@ export async function createTestDatabase(serverUrl: string, prefix = 'orderflow_
     url: url.toString(),
     drop: () => admin(serverUrl, `drop database if exists ${name} with (force)`),
   };
+}
+
+/** Where a database-backed test runs: a name, and a fresh database there (a SQLite directory, or a PostgreSQL database). */
+export type TestDatabaseTarget = [name: string, make: () => Promise<{ url?: string; dataDir: string; drop(): Promise<void> }>];
+
+/** SQLite always, and PostgreSQL when the server of findTestPostgres is reachable: for describe.each. */
+export async function testDatabaseTargets(tmpPrefix: string): Promise<TestDatabaseTarget[]> {
+  const targets: TestDatabaseTarget[] = [
+    [
+      'SQLite',
+      async () => {
+        const dataDir = mkdtempSync(join(tmpdir(), tmpPrefix));
+        return { dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+      },
+    ],
+  ];
+  const postgres = await findTestPostgres();
+  if (postgres.url) {
+    const serverUrl = postgres.url;
+    targets.push(['PostgreSQL', async () => ({ ...(await createTestDatabase(serverUrl)), dataDir: ':memory:' })]);
+  }
+  return targets;
 }
 
 async function admin(serverUrl: string, statement: string): Promise<void> {

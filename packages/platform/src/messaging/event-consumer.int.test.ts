@@ -2,10 +2,11 @@ import { Header, parseEvent } from '@orderflow/contracts';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Bus, RetryPolicy } from '../bus/bus.ts';
+import type { Bus, BusRecord, RetryPolicy } from '../bus/bus.ts';
 import { createEmbeddedBus } from '../bus/embedded-bus.ts';
 import { type ServiceDatabase, openDatabase } from '../database/database.ts';
 import type { PlatformTables } from '../database/platform-tables.ts';
+import { testDatabaseTargets } from '../database/test-databases.ts';
 import { type ServiceMetrics, createServiceMetrics } from '../metrics.ts';
 import { type EventHandler, type EventHandlers, consumeEvents } from './event-consumer.ts';
 import { createEventFactory, toBusMessage } from './event-factory.ts';
@@ -236,5 +237,157 @@ describe('consumeEvents', () => {
     await waitUntil(async () => (await reservations()).length === 1, 'the OrderCreated after it is handled');
     expect((await inboxRows()).map((row) => row.message_id)).toEqual([created.id]);
     expect(await deadLetterRows()).toEqual([]);
+  });
+});
+
+const targets = await testDatabaseTargets('orderflow-batch-');
+
+describe.each(targets)('consumeEvents in batches on %s', (_name, makeTarget) => {
+  let target: Awaited<ReturnType<typeof makeTarget>>;
+  let batchDatabase: ServiceDatabase<TestTables>;
+  let batchDb: Kysely<TestTables & PlatformTables>;
+  let batchBus: Bus;
+  let batchRelay: OutboxRelay;
+  /** The transactions handlers ran in, in order: one per batch. */
+  let transactions: unknown[];
+  /** Orders whose handler returned, in the order they did (a rolled-back batch included). */
+  let handledOrder: string[];
+
+  beforeEach(async () => {
+    target = await makeTarget();
+    batchDatabase = await openDatabase<TestTables>({ service: 'batchtest', dataDir: target.dataDir, url: target.url, poolSize: 4 }, migrations);
+    batchDb = batchDatabase.db;
+    batchBus = createEmbeddedBus({ file: ':memory:' });
+    batchRelay = startOutboxRelay(batchDb as unknown as Kysely<PlatformTables>, batchBus, logger, { pollMs: 50, dialect: batchDatabase.dialect });
+    transactions = [];
+    handledOrder = [];
+  });
+  afterEach(async () => {
+    await batchRelay.stop();
+    await batchBus.close();
+    await batchDatabase.close();
+    await target.drop();
+  });
+
+  /** reserve, noting its transaction; throws for the order `failing`. */
+  const tracked =
+    (failing?: string): EventHandlers<TestTables> => ({
+      OrderCreated: async (event, trx) => {
+        if (!transactions.includes(trx)) transactions.push(trx);
+        if (event.orderId === failing) throw new Error(`cannot reserve for ${failing}`);
+        const outgoing = await reserve(event, trx);
+        handledOrder.push(event.orderId ?? '');
+        return outgoing;
+      },
+    });
+  const consumeBatches = (handlers: EventHandlers<TestTables>, batchMax?: number, group = GROUP) =>
+    consumeEvents<TestTables>(
+      { service: 'batchtest', db: batchDb, bus: batchBus, relay: batchRelay, logger, metrics: createServiceMetrics('batchtest'), retry: RETRY, dialect: batchDatabase.dialect, ...(batchMax ? { batchMax } : {}) },
+      group,
+      handlers,
+    );
+  const asRecords = (messages: ReturnType<typeof toBusMessage>[]): BusRecord[] =>
+    messages.map((m, offset) => ({ ...m, partition: 0, offset: String(offset), timestamp: Date.now() }));
+  const reserved = () => batchDb.selectFrom('reservations').select('order_id').orderBy('order_id').execute();
+  /** Orders of the events published to inventory (the topic's partitions interleave: sorted). */
+  const publishedOrders = async () => (await batchBus.readAll('inventory')).map((r) => parseEvent(r.value).orderId).sort();
+  const inboxIds = async () => (await batchDb.selectFrom('inbox').select('message_id').execute()).map((r) => r.message_id).sort();
+
+  it('given two batches that change the same rows in opposite orders at the same time, when both are handled, then neither deadlocks: both commit', async () => {
+    await batchDb.insertInto('reservations').values([{ order_id: 'row-x', quantity: 0 }, { order_id: 'row-y', quantity: 0 }]).execute();
+    // Each record bumps the row its customer names, then takes its time (the other batch gets its first row meanwhile).
+    const bump: EventHandlers<TestTables> = {
+      OrderCreated: async (event, trx) => {
+        await trx.updateTable('reservations').set((eb) => ({ quantity: eb('quantity', '+', 1) })).where('order_id', '=', event.data.customerId).execute();
+        await sleep(150);
+        return [];
+      },
+    };
+    const [first, second] = [await consumeBatches(bump, undefined, 'bump-1'), await consumeBatches(bump, undefined, 'bump-2')];
+    const touching = (rows: string[]) =>
+      asRecords(rows.map((row, i) => toBusMessage(events.create('OrderCreated', `order-${row}-${i}`, { customerId: row, items: [{ productId: 'p', quantity: 1, unitPrice: 1 }], total: 1, currency: 'USD' }), undefined)));
+
+    const outcomes = await Promise.all([first.processBatch(touching(['row-x', 'row-y'])), second.processBatch(touching(['row-y', 'row-x']))]);
+
+    expect(outcomes).toEqual([{ handled: 2 }, { handled: 2 }]);
+    expect(await batchDb.selectFrom('reservations').select(['order_id', 'quantity']).orderBy('order_id').execute()).toEqual([
+      { order_id: 'row-x', quantity: 2 },
+      { order_id: 'row-y', quantity: 2 },
+    ]);
+  });
+
+  it('given records waiting on a partition, when the group consumes them, then they are handled in one transaction with one inbox row each, and their events are published in order', async () => {
+    const created = Array.from({ length: 12 }, (_, i) => orderCreated(`order-${String(i).padStart(2, '0')}`));
+    // One key: one partition, read at once.
+    await batchBus.publish(created.map((event) => ({ ...toBusMessage(event, undefined), key: 'one-partition' })));
+
+    const consumer = await consumeBatches(tracked());
+    await consumer.subscription.caughtUp();
+
+    expect(transactions).toHaveLength(1);
+    expect(await inboxIds()).toEqual(created.map((e) => e.id).sort());
+    expect(handledOrder).toEqual(created.map((e) => e.orderId));
+    expect((await reserved()).map((r) => r.order_id)).toEqual(created.map((e) => e.orderId));
+    await waitUntil(async () => (await batchBus.readAll('inventory')).length === 12, 'every outgoing event is published');
+    expect(await publishedOrders()).toEqual(created.map((e) => e.orderId));
+    await consumer.subscription.close();
+  });
+
+  it('given a batch holding the same event twice, when it is handled, then the copy is skipped: one state change, one inbox row, one event', async () => {
+    const consumer = await consumeBatches(tracked());
+    const [a, b] = [orderCreated('order-a'), orderCreated('order-b')];
+
+    const outcome = await consumer.processBatch(asRecords([toBusMessage(a, undefined), toBusMessage(b, undefined), toBusMessage(a, undefined)]));
+
+    expect(outcome).toEqual({ handled: 3 });
+    expect(transactions).toHaveLength(1);
+    expect(await reserved()).toEqual([{ order_id: 'order-a' }, { order_id: 'order-b' }]);
+    expect(await inboxIds()).toEqual([a.id, b.id].sort());
+    await batchRelay.drain();
+    await waitUntil(async () => (await batchBus.readAll('inventory')).length === 2, 'both events are published');
+    await sleep(50);
+    expect(handledOrder).toEqual(['order-a', 'order-b']);
+    expect(await publishedOrders()).toEqual(['order-a', 'order-b']);
+  });
+
+  it('given a handler that throws in the middle of a batch, when the batch is handled, then the records before it commit in a second transaction and nothing of it or after it is written', async () => {
+    const consumer = await consumeBatches(tracked('order-2'));
+    const created = [1, 2, 3].map((n) => orderCreated(`order-${n}`));
+
+    const outcome = await consumer.processBatch(asRecords(created.map((e) => toBusMessage(e, undefined))));
+
+    expect(outcome.handled).toBe(1);
+    expect(String(outcome.error)).toBe('Error: cannot reserve for order-2');
+    expect(transactions).toHaveLength(2); // the batch, rolled back; then order-1 alone
+    expect(await reserved()).toEqual([{ order_id: 'order-1' }]);
+    expect(await inboxIds()).toEqual([created[0]!.id]);
+    await batchRelay.drain();
+    await waitUntil(async () => (await batchBus.readAll('inventory')).length === 1, 'order-1 is published');
+    await sleep(50);
+    expect(handledOrder).toEqual(['order-1', 'order-1']); // handled in the batch, rolled back, handled again alone
+    expect(await publishedOrders()).toEqual(['order-1']);
+  });
+
+  it('given waiting records with a failing and a poison one among them, when the group consumes them, then each other record is handled once, in order, and those two are dead-lettered', async () => {
+    const created = Array.from({ length: 8 }, (_, i) => orderCreated(`order-${i}`));
+    const messages = created.map((event) => ({ ...toBusMessage(event, undefined), key: 'one-partition' }));
+    messages.splice(5, 0, { topic: 'orders', key: 'one-partition', value: 'not json', headers: {} });
+    await batchBus.publish(messages);
+
+    const consumer = await consumeBatches(tracked('order-2'), 4);
+    await consumer.subscription.caughtUp();
+
+    expect((await reserved()).map((r) => r.order_id)).toEqual(created.map((e) => e.orderId).filter((id) => id !== 'order-2'));
+    expect(await inboxIds()).toEqual(created.filter((e) => e.orderId !== 'order-2').map((e) => e.id).sort());
+    const deadLetters = await batchDb.selectFrom('dead_letters').select(['key', 'attempts', 'error']).orderBy('offset').execute();
+    expect(deadLetters).toEqual([
+      { key: 'one-partition', attempts: RETRY.maxAttempts, error: 'Error: cannot reserve for order-2' },
+      { key: 'one-partition', attempts: 1, error: expect.stringMatching(/^PoisonRecordError/) },
+    ]);
+    // Batches of 4: order-0, order-1, then order-2 fails and order-0 and order-1 are redone alone; the rest never twice.
+    expect(handledOrder).toEqual(['order-0', 'order-1', 'order-0', 'order-1', 'order-3', 'order-4', 'order-5', 'order-6', 'order-7']);
+    await waitUntil(async () => (await batchBus.readAll('inventory')).length === 7, 'every outgoing event is published');
+    expect(await publishedOrders()).toEqual(created.map((e) => e.orderId).filter((id) => id !== 'order-2'));
+    await consumer.subscription.close();
   });
 });

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseEvent } from '@orderflow/contracts';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
@@ -10,7 +7,7 @@ import type { Bus, BusMessage } from '../bus/bus.ts';
 import { createEmbeddedBus } from '../bus/embedded-bus.ts';
 import { type ServiceDatabase, openDatabase } from '../database/database.ts';
 import type { PlatformTables } from '../database/platform-tables.ts';
-import { createTestDatabase, findTestPostgres } from '../database/test-databases.ts';
+import { createTestDatabase, findTestPostgres, testDatabaseTargets } from '../database/test-databases.ts';
 import { createEventFactory } from './event-factory.ts';
 import { appendToOutbox, startOutboxRelay } from './outbox.ts';
 
@@ -55,19 +52,7 @@ const waitUntil = async (condition: () => Promise<boolean>, what: string, timeou
 };
 
 const postgres = await findTestPostgres();
-const targets: Array<[string, () => Promise<{ url?: string; dataDir: string; drop(): Promise<void> }>]> = [
-  [
-    'SQLite',
-    async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'orderflow-relay-'));
-      return { dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
-    },
-  ],
-];
-if (postgres.url) {
-  const serverUrl = postgres.url;
-  targets.push(['PostgreSQL', async () => ({ ...(await createTestDatabase(serverUrl)), dataDir: ':memory:' })]);
-}
+const targets = await testDatabaseTargets('orderflow-relay-');
 
 describe.each(targets)('the outbox relay on %s, when the broker fails', (_name, makeTarget) => {
   const cleanups: Array<() => Promise<void>> = [];

@@ -6,25 +6,42 @@ import type { PlatformTables } from '../database/platform-tables.ts';
 import type { Dialect } from '../database/schema-builders.ts';
 import { toBusMessage } from './event-factory.ts';
 
+/** An outbox row: a message as the relay will publish it. */
+export type OutboxRow = { topic: string; key: string; value: string; headers: string };
+
+/** The outbox rows of events caused by a record (or request) carrying `parentTraceparent`. */
+export function outboxRowsOf(events: readonly OrderflowMessage[], parentTraceparent?: string): OutboxRow[] {
+  return events.map((event) => {
+    const message = toBusMessage(event, parentTraceparent);
+    return { topic: message.topic, key: message.key, value: message.value, headers: JSON.stringify(message.headers) };
+  });
+}
+
 /**
- * Writes events to the outbox inside the caller's transaction: they commit with the state.
- * Make it the transaction's last statement: on PostgreSQL the insert takes the service's
- * commit-order lock, held until the commit (see 0000_platform_outbox_commit_order).
+ * Writes rows to the outbox inside the caller's transaction, in one statement: they commit
+ * with the state. Make it the transaction's last statement: on PostgreSQL the insert takes
+ * the service's commit-order lock, held until the commit (see 0000_platform_outbox_commit_order),
+ * so a batch collects every record's rows and inserts them here once, at its end.
  */
-export async function appendToOutbox(
+export async function insertOutboxRows(
   // Any service's transaction: every service schema includes PlatformTables, but
   // Kysely's database type is invariant, so it is taken untyped and narrowed here.
   // biome-ignore lint/suspicious/noExplicitAny: see above
   trx: Kysely<any>,
+  rows: readonly OutboxRow[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await (trx as unknown as QueryCreator<PlatformTables>).insertInto('outbox').values([...rows]).execute();
+}
+
+/** Writes events to the outbox inside the caller's transaction (see insertOutboxRows: last statement). */
+export async function appendToOutbox(
+  // biome-ignore lint/suspicious/noExplicitAny: see insertOutboxRows
+  trx: Kysely<any>,
   events: readonly OrderflowMessage[],
   parentTraceparent?: string,
 ): Promise<void> {
-  if (events.length === 0) return;
-  const rows = events.map((event) => {
-    const message = toBusMessage(event, parentTraceparent);
-    return { topic: message.topic, key: message.key, value: message.value, headers: JSON.stringify(message.headers) };
-  });
-  await (trx as unknown as QueryCreator<PlatformTables>).insertInto('outbox').values(rows).execute();
+  await insertOutboxRows(trx, outboxRowsOf(events, parentTraceparent));
 }
 
 export interface OutboxRelay {
@@ -52,7 +69,7 @@ const SOON_TIMES = 25;
 /** What one round of publishing found. */
 type Round = 'empty' | 'more' | 'busy';
 
-type OutboxRow = { id: number; topic: string; key: string; value: string; headers: string };
+type StoredOutboxRow = OutboxRow & { id: number };
 
 /**
  * Publishes outbox rows in commit order (id order, see publishRoundPostgres), then deletes them. Woken right after each commit,
@@ -71,7 +88,7 @@ export function startOutboxRelay(db: Kysely<PlatformTables>, bus: Bus, logger: L
   let stopped = false;
   let failures = 0;
 
-  async function publish(rows: readonly OutboxRow[]): Promise<void> {
+  async function publish(rows: readonly StoredOutboxRow[]): Promise<void> {
     await bus.publish(
       rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: JSON.parse(r.headers) as Record<string, string> })),
     );
@@ -114,7 +131,7 @@ export function startOutboxRelay(db: Kysely<PlatformTables>, bus: Bus, logger: L
       // instead of five: on a small machine each statement's system calls are what cost.
       // The statement's snapshot predates the lock: rows another replica published and
       // deleted meanwhile are skipped by the DELETE (it returns only what it removed).
-      const { rows } = await sql<OutboxRow & { acquired: boolean; picked: number }>`
+      const { rows } = await sql<StoredOutboxRow & { acquired: boolean; picked: number }>`
         with lock as materialized (
           select pg_try_advisory_xact_lock(${RELAY_LOCK_CLASS}, hashtext(current_schema())) as acquired
         ), picked as materialized (
