@@ -30,6 +30,8 @@ const config: NextConfig = {
   images: { unoptimized: true },
   poweredByHeader: false,
   reactStrictMode: true,
+  // The service list and ports come from the contracts package's TypeScript source.
+  transpilePackages: ['@orderflow/contracts'],
   turbopack: { root: repoRoot },
 };
 

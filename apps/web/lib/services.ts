@@ -1,3 +1,5 @@
+import { SERVICE_PORTS } from '@orderflow/contracts/services';
+
 /** Failure injection and dead letters: every service that consumes messages has them (the services allow operators only). */
 const OPERATIONS_ROUTES = ['GET /admin/failure-injection', 'PUT /admin/failure-injection'] as const;
 const DEAD_LETTER_ROUTES = ['GET /admin/dead-letters', 'POST /admin/dead-letters/:id/replay'] as const;
@@ -11,32 +13,32 @@ const DEAD_LETTER_ROUTES = ['GET /admin/dead-letters', 'POST /admin/dead-letters
 export const SERVICES = {
   order: {
     variable: 'ORDER_SERVICE_URL',
-    fallback: 'http://127.0.0.1:8080',
+    fallback: `http://127.0.0.1:${SERVICE_PORTS.order.port}`,
     routes: ['POST /orders', 'GET /orders', 'GET /orders/:orderId', 'POST /orders/:orderId/cancel', ...DEAD_LETTER_ROUTES],
   },
   inventory: {
     variable: 'INVENTORY_SERVICE_URL',
-    fallback: 'http://127.0.0.1:8081',
+    fallback: `http://127.0.0.1:${SERVICE_PORTS.inventory.port}`,
     routes: ['GET /inventory', 'GET /inventory/:productId', 'POST /inventory/:productId/restock', ...OPERATIONS_ROUTES, ...DEAD_LETTER_ROUTES],
   },
   payment: {
     variable: 'PAYMENT_SERVICE_URL',
-    fallback: 'http://127.0.0.1:8082',
+    fallback: `http://127.0.0.1:${SERVICE_PORTS.payment.port}`,
     routes: ['GET /payments/:orderId', ...OPERATIONS_ROUTES, ...DEAD_LETTER_ROUTES],
   },
   notification: {
     variable: 'NOTIFICATION_SERVICE_URL',
-    fallback: 'http://127.0.0.1:8083',
+    fallback: `http://127.0.0.1:${SERVICE_PORTS.notification.port}`,
     routes: ['GET /notifications', ...DEAD_LETTER_ROUTES],
   },
   shipping: {
     variable: 'SHIPPING_SERVICE_URL',
-    fallback: 'http://127.0.0.1:8084',
+    fallback: `http://127.0.0.1:${SERVICE_PORTS.shipping.port}`,
     routes: ['GET /shipments/:orderId', ...OPERATIONS_ROUTES, ...DEAD_LETTER_ROUTES],
   },
   status: {
     variable: 'STATUS_SERVICE_URL',
-    fallback: 'http://127.0.0.1:8085',
+    fallback: `http://127.0.0.1:${SERVICE_PORTS.status.port}`,
     routes: ['GET /status', 'GET /status/:orderId', 'GET /stats', 'GET /inventory', 'GET /events', 'GET /events/:orderId', ...DEAD_LETTER_ROUTES],
   },
 } as const satisfies Record<string, { variable: string; fallback: string; routes: readonly string[] }>;

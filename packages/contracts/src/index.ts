@@ -8,3 +8,4 @@ export * from './views.ts';
 export * from './json-schemas.ts';
 export * from './commands.ts';
 export * from './messages.ts';
+export * from './services.ts';

@@ -1,17 +1,7 @@
+import { SERVICE_PORTS, type ServiceName } from '@orderflow/contracts/services';
 import { z } from 'zod';
 
-/** Services and the environment variables (document 001's names) that set their ports. */
-export const SERVICE_PORTS = {
-  order: { variable: 'ORDER_SERVICE_PORT', port: 8080 },
-  inventory: { variable: 'INVENTORY_SERVICE_PORT', port: 8081 },
-  payment: { variable: 'PAYMENT_SERVICE_PORT', port: 8082 },
-  notification: { variable: 'NOTIFICATION_SERVICE_PORT', port: 8083 },
-  shipping: { variable: 'SHIPPING_SERVICE_PORT', port: 8084 },
-  status: { variable: 'STATUS_SERVICE_PORT', port: 8085 },
-  orchestrator: { variable: 'ORCHESTRATOR_SERVICE_PORT', port: 8086 },
-  web: { variable: 'FRONTEND_PORT', port: 3000 },
-} as const;
-export type ServiceName = keyof typeof SERVICE_PORTS;
+export { SERVICE_PORTS, type ServiceName };
 
 const port = z.coerce.number().int().min(0).max(65535);
 const rate = z.coerce.number().min(0).max(1);
