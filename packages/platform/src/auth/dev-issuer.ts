@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ClientId } from '@orderflow/contracts';
 import Fastify from 'fastify';
 import { type JWK, SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { z } from 'zod';
@@ -37,12 +38,8 @@ export interface DevIssuer {
   stop(): Promise<void>;
 }
 
-const Subject = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(64, 'at most 64 characters')
-  .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits, . _ @ or - only');
+/** A customer id (the services read the token's subject as one), here only letters, digits and . _ @ -. */
+const Subject = ClientId.regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits, . _ @ or - only');
 /** A client-credentials-like request: which role, and for a customer, who. */
 const TokenRequest = z.discriminatedUnion('role', [
   z.object({ grant_type: z.literal('client_credentials'), role: z.literal('customer'), subject: Subject }),
