@@ -21,6 +21,16 @@ const clusterProjects = (broker: 'nats' | 'kafka', groupOrder: number) =>
     },
   }));
 
+/**
+ * The projects, or none when what they need is missing (problems), with one line naming
+ * them and saying why. REQUIRE_SERVICES=1 (CI) finds no problems: they run and fail.
+ */
+const whenAvailable = <P extends { test: { name: string } }>(problems: string[], projects: P[]): P[] => {
+  if (problems.length === 0) return projects;
+  console.info(`[orderflow] skipping ${projects.map((p) => p.test.name).join(', ')}: ${problems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
+  return [];
+};
+
 /** Tests by suffix: *.unit.test.ts (pure), *.int.test.ts (real database / broker), *.e2e.test.ts (whole system), *.fault.test.ts (outages). */
 export default defineConfig(async () => {
   // The cluster suites need the shared NATS and PostgreSQL; the fault suites start private
@@ -29,15 +39,6 @@ export default defineConfig(async () => {
   const faultProblems = requireServices ? [] : faultBinariesProblems();
   const kafkaClusterProblems = requireServices ? [] : await sharedKafkaProblems();
   const kafkaFaultsProblems = requireServices ? [] : kafkaFaultProblems();
-  if (clusterProblems.length > 0) {
-    console.info(`[orderflow] skipping e2e-cluster, e2e-cluster-orchestration: ${clusterProblems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
-  }
-  if (faultProblems.length > 0) console.info(`[orderflow] skipping faults: ${faultProblems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
-  if (kafkaClusterProblems.length > 0) {
-    console.info(`[orderflow] skipping e2e-cluster-kafka, e2e-cluster-kafka-orchestration: ${kafkaClusterProblems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
-  }
-  if (kafkaFaultsProblems.length > 0) console.info(`[orderflow] skipping faults-kafka: ${kafkaFaultsProblems.join('; ')}; set REQUIRE_SERVICES=1 to fail instead`);
-
   return {
     test: {
       projects: [
@@ -85,42 +86,38 @@ export default defineConfig(async () => {
         // orchestration.e2e.test.ts, whose step timeouts (400 ms, 2 attempts) are tuned for
         // the in-process system: six processes on two cores answer a 60-order burst more
         // slowly than that, and the timeouts then compensate steps that were answered.
-        ...(clusterProblems.length > 0 ? [] : clusterProjects('nats', 1)),
+        ...whenAvailable(clusterProblems, clusterProjects('nats', 1)),
         // The same again on Kafka: a topic and group prefix of each file's own, deleted at its end.
-        ...(kafkaClusterProblems.length > 0 ? [] : clusterProjects('kafka', 3)),
-        ...(faultProblems.length > 0
-          ? []
-          : [
-              {
-                test: {
-                  // Broker and database restarts, SIGTERM: private servers, so nothing else is disturbed.
-                  name: 'faults',
-                  include: ['tests/faults/**/*.fault.test.ts'],
-                  exclude: ['**/node_modules/**', 'tests/faults/**/*.kafka.fault.test.ts'],
-                  globalSetup: [DEV_ISSUER_SETUP],
-                  testTimeout: 180_000,
-                  hookTimeout: 120_000,
-                  fileParallelism: false,
-                  sequence: { groupOrder: 5 },
-                },
-              },
-            ]),
-        ...(kafkaFaultsProblems.length > 0
-          ? []
-          : [
-              {
-                test: {
-                  // The same on Kafka: a private broker per file (npm run kafka's launcher, free ports, a temporary folder).
-                  name: 'faults-kafka',
-                  include: ['tests/faults/**/*.kafka.fault.test.ts'],
-                  globalSetup: [DEV_ISSUER_SETUP],
-                  testTimeout: 240_000,
-                  hookTimeout: 120_000,
-                  fileParallelism: false,
-                  sequence: { groupOrder: 6 },
-                },
-              },
-            ]),
+        ...whenAvailable(kafkaClusterProblems, clusterProjects('kafka', 3)),
+        ...whenAvailable(faultProblems, [
+          {
+            test: {
+              // Broker and database restarts, SIGTERM: private servers, so nothing else is disturbed.
+              name: 'faults',
+              include: ['tests/faults/**/*.fault.test.ts'],
+              exclude: ['**/node_modules/**', 'tests/faults/**/*.kafka.fault.test.ts'],
+              globalSetup: [DEV_ISSUER_SETUP],
+              testTimeout: 180_000,
+              hookTimeout: 120_000,
+              fileParallelism: false,
+              sequence: { groupOrder: 5 },
+            },
+          },
+        ]),
+        ...whenAvailable(kafkaFaultsProblems, [
+          {
+            test: {
+              // The same on Kafka: a private broker per file (npm run kafka's launcher, free ports, a temporary folder).
+              name: 'faults-kafka',
+              include: ['tests/faults/**/*.kafka.fault.test.ts'],
+              globalSetup: [DEV_ISSUER_SETUP],
+              testTimeout: 240_000,
+              hookTimeout: 120_000,
+              fileParallelism: false,
+              sequence: { groupOrder: 6 },
+            },
+          },
+        ]),
         // The deployment files (compose.yaml, deploy/, Dockerfiles, Makefile) against the schemas and the code; offline.
         { test: { name: 'deploy', include: ['tests/deploy/**/*.unit.test.ts'], testTimeout: 60_000 } },
         {

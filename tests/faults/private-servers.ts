@@ -136,7 +136,7 @@ export async function startPrivatePostgres(): Promise<PrivateServer> {
  * storage in a temporary folder: stop() shuts it down cleanly, start() brings it back on
  * the same ports and data, as a restarted broker would be. The first start takes 5-15 s.
  */
-export async function startPrivateKafka(): Promise<PrivateServer & { kill(): Promise<void> }> {
+export async function startPrivateKafka(): Promise<PrivateServer> {
   const dir = mkdtempSync(join(tmpdir(), 'orderflow-faults-kafka-'));
   let port = await freePort();
   let controllerPort = await freePort();
@@ -158,11 +158,6 @@ export async function startPrivateKafka(): Promise<PrivateServer & { kill(): Pro
     url: `127.0.0.1:${port}`,
     start,
     stop,
-    async kill() {
-      const running = broker;
-      broker = undefined;
-      await running?.kill();
-    },
     async remove() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

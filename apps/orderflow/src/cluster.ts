@@ -228,17 +228,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     return pollReady(name, serviceUrl, children.get(name)?.exited ?? Promise.resolve(), lines.get(name) ?? []);
   };
 
+  /** Signals the child unless it has exited; resolves with its exit code once it is gone. */
+  const stopChild = async (child: ChildProcess, exited: Promise<number | null>, signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    // A graceful stop that hangs is a bug to see, but must not hang the caller forever.
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+
   const kill = async (name: ServiceName, signal: NodeJS.Signals = 'SIGTERM') => {
     clearTimeout(pendingRestarts.get(name));
     pendingRestarts.delete(name);
     const state = children.get(name);
     if (!state) return null;
     state.expected = true;
-    if (state.child.exitCode === null && state.child.signalCode === null) state.child.kill(signal);
-    // A graceful stop that hangs is a bug to see, but must not hang the caller forever.
-    const timer = setTimeout(() => state.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    const code = await state.exited;
-    clearTimeout(timer);
+    const code = await stopChild(state.child, state.exited, signal);
     children.delete(name);
     return code;
   };
@@ -267,10 +273,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       pid: child.pid,
       url: () => url,
       async stop(signal = 'SIGTERM') {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        const code = await exited;
-        clearTimeout(timer);
+        const code = await stopChild(child, exited, signal);
         replicas.delete(replica);
         return code;
       },

@@ -59,8 +59,6 @@ export interface KafkaBroker {
   exited: Promise<number | null>;
   /** SIGTERM: the broker shuts down cleanly (SIGKILL after a grace period); resolves once it is gone. */
   stop(): Promise<number | null>;
-  /** A crash (SIGKILL) for fault tests. */
-  kill(): Promise<number | null>;
   lastLines(): string[];
 }
 
@@ -235,21 +233,19 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     });
   });
 
-  const signal = async (name: NodeJS.Signals, graceMs: number) => {
-    if (!ended) child.kill(name);
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    const code = await exited;
-    clearTimeout(timer);
-    return code;
-  };
   const broker: KafkaBroker = {
     version,
     bootstrap: `127.0.0.1:${port}`,
     dataDir,
     pid: child.pid,
     exited,
-    stop: () => signal('SIGTERM', 30_000),
-    kill: () => signal('SIGKILL', 5_000),
+    async stop() {
+      if (!ended) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
     lastLines: () => [...lines],
   };
 

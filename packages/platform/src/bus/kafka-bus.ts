@@ -7,7 +7,7 @@ import type { Admin, Consumer, IHeaders, KafkaConfig, KafkaMessage, LogEntry, Me
 import pino, { type Logger } from 'pino';
 import type { Bus, BusRecord, PartitionLag, TrackedSubscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
-import { deliverAll } from './delivery.ts';
+import { deliverAll, errorText } from './delivery.ts';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
@@ -142,8 +142,6 @@ const connectOnce = (connect: () => Promise<void>) => {
       throw error;
     }));
 };
-
-const errorText = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 /**
  * Apache Kafka (2.4 to 4.x, Redpanda, MSK) through kafkajs. Topics are provisioned
