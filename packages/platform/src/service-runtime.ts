@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { BatchOutcome, Bus, BusRecord } from './bus/bus.ts';
+import { type BatchOutcome, type Bus, type BusRecord, wrapHandlers } from './bus/bus.ts';
 import { createEmbeddedBus } from './bus/embedded-bus.ts';
 import { createKafkaBus } from './bus/kafka-bus.ts';
 import { createNatsBus } from './bus/nats-bus.ts';
@@ -144,20 +144,7 @@ function waitingOutDatabaseOutages(
         await sleep(Math.min(5_000, 100 * 2 ** outage));
       }
     };
-  return {
-    kind: bus.kind,
-    ensureTopics: (topics) => bus.ensureTopics(topics),
-    publish: (messages) => bus.publish(messages),
-    subscribe: (subscribeOptions) =>
-      bus.subscribe({
-        ...subscribeOptions,
-        handle: patient(subscribeOptions.handle),
-        ...(subscribeOptions.handleBatch ? { handleBatch: patientBatch(subscribeOptions.handleBatch) } : {}),
-      }),
-    readAll: (topic) => bus.readAll(topic),
-    isReady: () => bus.isReady(),
-    close: () => bus.close(),
-  };
+  return wrapHandlers(bus, { handle: patient, handleBatch: patientBatch });
 }
 
 /** The bus for this process, as config.bus chose it (BUS, KAFKA_BROKERS, NATS_URL; else embedded). */
