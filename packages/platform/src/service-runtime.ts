@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { BatchOutcome, Bus, BusRecord } from './bus/bus.ts';
+import { type BatchOutcome, type Bus, type BusRecord, wrapHandlers } from './bus/bus.ts';
 import { createEmbeddedBus } from './bus/embedded-bus.ts';
 import { createKafkaBus } from './bus/kafka-bus.ts';
 import { createNatsBus } from './bus/nats-bus.ts';
@@ -119,19 +119,7 @@ function waitingOutDatabaseOutages(
 ): Bus {
   /** The failure is the database's (unreachable), not the handler's: wait for it and try again. */
   const isOutage = async (error: unknown) => !deps.isStopping() && (isDatabaseUnavailable(error) || !(await deps.isDatabaseReady()));
-  const patient = (handle: (record: BusRecord) => Promise<void>) => async (record: BusRecord) => {
-    for (let outage = 1; ; outage++) {
-      try {
-        await handle(record);
-        return;
-      } catch (error) {
-        if (!(await isOutage(error))) throw error;
-        if (outage === 1) deps.logger.warn({ err: error, topic: record.topic, offset: record.offset }, 'database unavailable; retrying the record until it is back');
-        await sleep(Math.min(5_000, 100 * 2 ** outage));
-      }
-    }
-  };
-  /** The same for a batch: what it handled stays handled, the rest is offered again once the database is back. */
+  /** What a batch handled stays handled; the rest is offered again once the database is back. */
   const patientBatch =
     (handleBatch: (records: readonly BusRecord[]) => Promise<BatchOutcome>) =>
     async (records: readonly BusRecord[]): Promise<BatchOutcome> => {
@@ -140,24 +128,23 @@ function waitingOutDatabaseOutages(
         const outcome = await handleBatch(records.slice(handled)).catch((error: unknown): BatchOutcome => ({ handled: 0, error }));
         handled += outcome.handled;
         if (handled >= records.length || !(await isOutage(outcome.error))) return { handled, error: outcome.error };
-        if (outage === 1) deps.logger.warn({ err: outcome.error, topic: records[handled]!.topic, offset: records[handled]!.offset }, 'database unavailable; retrying the batch until it is back');
+        const next = records[handled]!;
+        if (outage === 1) deps.logger.warn({ err: outcome.error, topic: next.topic, offset: next.offset, records: records.length - handled }, 'database unavailable; retrying until it is back');
         await sleep(Math.min(5_000, 100 * 2 ** outage));
       }
     };
-  return {
-    kind: bus.kind,
-    ensureTopics: (topics) => bus.ensureTopics(topics),
-    publish: (messages) => bus.publish(messages),
-    subscribe: (subscribeOptions) =>
-      bus.subscribe({
-        ...subscribeOptions,
-        handle: patient(subscribeOptions.handle),
-        ...(subscribeOptions.handleBatch ? { handleBatch: patientBatch(subscribeOptions.handleBatch) } : {}),
-      }),
-    readAll: (topic) => bus.readAll(topic),
-    isReady: () => bus.isReady(),
-    close: () => bus.close(),
+  /** One record: a batch of one, its failure thrown as the bus expects of `handle`. */
+  const patient = (handle: (record: BusRecord) => Promise<void>) => {
+    const patientOne = patientBatch(async ([record]) => {
+      await handle(record!);
+      return { handled: 1 };
+    });
+    return async (record: BusRecord) => {
+      const outcome = await patientOne([record]);
+      if (outcome.handled === 0) throw outcome.error;
+    };
   };
+  return wrapHandlers(bus, { handle: patient, handleBatch: patientBatch });
 }
 
 /** The bus for this process, as config.bus chose it (BUS, KAFKA_BROKERS, NATS_URL; else embedded). */

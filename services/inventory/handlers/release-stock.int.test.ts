@@ -1,7 +1,7 @@
-import { type ServiceDatabase, createEventFactory, openDatabase } from '@orderflow/platform';
+import { type ServiceDatabase, createEventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDatabase, createTestDatabase, findTestPostgres } from '../../../packages/platform/src/database/test-databases.ts';
+import { findTestPostgres, openTestServiceDatabase } from '../../../packages/platform/src/database/test-databases.ts';
 import { type InventoryDatabase, type InventoryTables, inventoryMigrations } from '../store/schema.ts';
 import { releaseStock } from './release-stock.ts';
 
@@ -9,16 +9,11 @@ import { releaseStock } from './release-stock.ts';
 const { url: serverUrl } = await findTestPostgres();
 
 describe.skipIf(!serverUrl)('releasing stock on PostgreSQL', () => {
-  let server: TestDatabase;
   let database: ServiceDatabase<InventoryTables>;
   beforeAll(async () => {
-    server = await createTestDatabase(serverUrl ?? '');
-    database = await openDatabase<InventoryTables>({ service: 'inventory', dataDir: ':memory:', url: server.url, poolSize: 4 }, inventoryMigrations);
+    database = await openTestServiceDatabase<InventoryTables>(serverUrl ?? '', { service: 'inventory', poolSize: 4 }, inventoryMigrations);
   });
-  afterAll(async () => {
-    await database?.close();
-    await server?.drop();
-  });
+  afterAll(() => database?.close());
 
   it('given PaymentFailed and OrderCancelled handled at the same time, when both see the reservation live, then the stock comes back once', async () => {
     const now = new Date().toISOString();

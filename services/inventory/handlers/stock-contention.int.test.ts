@@ -1,8 +1,8 @@
 import type { OrderLine, OrderflowMessage } from '@orderflow/contracts';
-import { type ServiceDatabase, createEventFactory, openDatabase } from '@orderflow/platform';
+import { type ServiceDatabase, createEventFactory } from '@orderflow/platform';
 import { type Transaction, sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type TestDatabase, createTestDatabase, findTestPostgres } from '../../../packages/platform/src/database/test-databases.ts';
+import { findTestPostgres, openTestServiceDatabase } from '../../../packages/platform/src/database/test-databases.ts';
 import { type InventoryDatabase, type InventoryTables, inventoryMigrations } from '../store/schema.ts';
 import { releaseStock } from './release-stock.ts';
 import { reserveStock } from './reserve-stock.ts';
@@ -20,16 +20,11 @@ const orderCreated = (orderId: string, items: OrderLine[]) =>
 const errorText = (result: PromiseSettledResult<unknown>) => (result.status === 'rejected' ? String(result.reason) : undefined);
 
 describe.skipIf(!serverUrl)('changing stock concurrently on PostgreSQL', () => {
-  let server: TestDatabase;
   let database: ServiceDatabase<InventoryTables>;
   beforeAll(async () => {
-    server = await createTestDatabase(serverUrl ?? '');
-    database = await openDatabase<InventoryTables>({ service: 'inventory', dataDir: ':memory:', url: server.url, poolSize: 10 }, inventoryMigrations);
+    database = await openTestServiceDatabase<InventoryTables>(serverUrl ?? '', { service: 'inventory', poolSize: 10 }, inventoryMigrations);
   });
-  afterAll(async () => {
-    await database?.close();
-    await server?.drop();
-  });
+  afterAll(() => database?.close());
   beforeEach(async () => {
     const db = database.db;
     await db.deleteFrom('reservation_lines').execute();

@@ -1,7 +1,7 @@
-import { type ServiceDatabase, createEventFactory, openDatabase } from '@orderflow/platform';
+import { type ServiceDatabase, createEventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDatabase, createTestDatabase, findTestPostgres } from '../../../packages/platform/src/database/test-databases.ts';
+import { findTestPostgres, openTestServiceDatabase } from '../../../packages/platform/src/database/test-databases.ts';
 import { type PaymentDatabase, type PaymentTables, paymentMigrations } from '../store/schema.ts';
 import { refundPayment } from './payment-handlers.ts';
 
@@ -9,16 +9,11 @@ import { refundPayment } from './payment-handlers.ts';
 const { url: serverUrl } = await findTestPostgres();
 
 describe.skipIf(!serverUrl)('refunding on PostgreSQL', () => {
-  let server: TestDatabase;
   let database: ServiceDatabase<PaymentTables>;
   beforeAll(async () => {
-    server = await createTestDatabase(serverUrl ?? '');
-    database = await openDatabase<PaymentTables>({ service: 'payment', dataDir: ':memory:', url: server.url, poolSize: 4 }, paymentMigrations);
+    database = await openTestServiceDatabase<PaymentTables>(serverUrl ?? '', { service: 'payment', poolSize: 4 }, paymentMigrations);
   });
-  afterAll(async () => {
-    await database?.close();
-    await server?.drop();
-  });
+  afterAll(() => database?.close());
 
   it('given ShipmentFailed and OrderCancelled handled at the same time, when both see the charge, then it is refunded once', async () => {
     const now = new Date().toISOString();

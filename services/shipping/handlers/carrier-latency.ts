@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Header, type MessageType } from '@orderflow/contracts';
-import type { Bus, BusRecord } from '@orderflow/platform';
+import { type Bus, type BusRecord, wrapHandlers } from '@orderflow/platform';
 
 /** The messages that make a shipment, and so call the carrier. */
 const CALLS_THE_CARRIER: ReadonlySet<string> = new Set<MessageType>(['PaymentCompleted', 'CreateShipment']);
@@ -27,30 +27,14 @@ const callsTheCarrier = (record: BusRecord) => {
 
 export function withCarrierLatency(bus: Bus, delayMs: number): Bus {
   if (delayMs === 0) return bus;
-  return {
-    kind: bus.kind,
-    ensureTopics: (topics) => bus.ensureTopics(topics),
-    publish: (messages) => bus.publish(messages),
-    subscribe: (options) => {
-      const handleBatch = options.handleBatch;
-      return bus.subscribe({
-        ...options,
-        async handle(record) {
-          if (callsTheCarrier(record)) await sleep(delayMs);
-          await options.handle(record);
-        },
-        ...(handleBatch
-          ? {
-              async handleBatch(records: readonly BusRecord[]) {
-                if (records.some(callsTheCarrier)) await sleep(delayMs);
-                return handleBatch(records);
-              },
-            }
-          : {}),
-      });
+  return wrapHandlers(bus, {
+    handle: (handle) => async (record) => {
+      if (callsTheCarrier(record)) await sleep(delayMs);
+      await handle(record);
     },
-    readAll: (topic) => bus.readAll(topic),
-    isReady: () => bus.isReady(),
-    close: () => bus.close(),
-  };
+    handleBatch: (handleBatch) => async (records) => {
+      if (records.some(callsTheCarrier)) await sleep(delayMs);
+      return handleBatch(records);
+    },
+  });
 }

@@ -104,6 +104,30 @@ export interface Bus {
   close(): Promise<void>;
 }
 
+type Handle = SubscribeOptions['handle'];
+type HandleBatch = NonNullable<SubscribeOptions['handleBatch']>;
+
+/**
+ * `bus` with every subscriber's handlers passed through `wrap` (something done around
+ * each delivery: waiting out a database outage, a simulated carrier call); the rest is `bus`'s.
+ */
+export function wrapHandlers(bus: Bus, wrap: { handle(handle: Handle): Handle; handleBatch(handleBatch: HandleBatch): HandleBatch }): Bus {
+  return {
+    kind: bus.kind,
+    ensureTopics: (topics) => bus.ensureTopics(topics),
+    publish: (messages) => bus.publish(messages),
+    subscribe: (options) =>
+      bus.subscribe({
+        ...options,
+        handle: wrap.handle(options.handle),
+        ...(options.handleBatch ? { handleBatch: wrap.handleBatch(options.handleBatch) } : {}),
+      }),
+    readAll: (topic) => bus.readAll(topic),
+    isReady: () => bus.isReady(),
+    close: () => bus.close(),
+  };
+}
+
 /** How an adapter sees its own subscriptions: isReady() is false while one is not consuming. */
 export interface TrackedSubscription extends Subscription {
   isConsuming(): boolean;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { redactUrl } from '../config.ts';
+import { type ServiceDatabase, type ServiceMigration, openDatabase } from './database.ts';
 
 /** Where tests find PostgreSQL unless DATABASE_URL says otherwise (trust auth on this machine). */
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -54,6 +55,31 @@ export async function createTestDatabase(serverUrl: string, prefix = 'orderflow_
     url: url.toString(),
     drop: () => admin(serverUrl, `drop database if exists ${name} with (force)`),
   };
+}
+
+/**
+ * A service's database, migrated, in a new database of its own on the server of serverUrl:
+ * for tests of races that only PostgreSQL has. close() closes it and drops the database.
+ */
+export async function openTestServiceDatabase<Schema>(
+  serverUrl: string,
+  options: { service: string; poolSize: number },
+  migrations: Record<string, ServiceMigration>,
+): Promise<ServiceDatabase<Schema>> {
+  const server = await createTestDatabase(serverUrl);
+  try {
+    const database = await openDatabase<Schema>({ ...options, dataDir: ':memory:', url: server.url }, migrations);
+    return {
+      ...database,
+      close: async () => {
+        await database.close();
+        await server.drop();
+      },
+    };
+  } catch (error) {
+    await server.drop();
+    throw error;
+  }
 }
 
 /** Where a database-backed test runs: a name, and a fresh database there (a SQLite directory, or a PostgreSQL database). */
