@@ -50,7 +50,7 @@ export function afterCrash(policy: RestartPolicy, crashes: number[], now: number
   recent.push(now);
   crashes.splice(0, crashes.length, ...recent);
   if (recent.length >= policy.maxCrashes) return { giveUp: true };
-  return { giveUp: false, delayMs: backoffMs({ maxAttempts: policy.maxCrashes, ...policy }, recent.length) };
+  return { giveUp: false, delayMs: backoffMs(policy, recent.length) };
 }
 
 export interface ClusterOptions {

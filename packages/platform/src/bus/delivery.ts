@@ -11,7 +11,8 @@ export interface DeliveryHooks {
   onDeadLetter?(record: BusRecord, error: unknown, attempts: number): Promise<void>;
 }
 
-export const backoffMs = (policy: RetryPolicy, attempt: number): number =>
+/** The wait before attempt n+1: exponential from initialBackoffMs, capped (handler retries, service restarts). */
+export const backoffMs = (policy: Pick<RetryPolicy, 'initialBackoffMs' | 'maxBackoffMs'>, attempt: number): number =>
   Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (attempt - 1));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
