@@ -4,6 +4,7 @@
 // BUS, KAFKA_BROKERS / KAFKA_BROKER, NATS_URL, DATABASE_URL. Nothing named: returns at once.
 import { connect } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** host:port pairs to wait for, grouped: one reachable address of a group is enough (any broker of a cluster). */
 export function dependenciesOf(env) {
@@ -56,7 +57,7 @@ export async function waitForDependencies(env, { timeoutMs = 300_000, log = cons
       }
       if (Date.now() > deadline) throw new Error(`${group.name} not reachable at ${where} after ${Math.round(timeoutMs / 1000)}s`);
       if (attempt % 5 === 0) log(`wait-for-dependencies: waiting for ${group.name} at ${where}`);
-      await new Promise((r) => setTimeout(r, 2_000));
+      await sleep(2_000);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventDataOf, EventType, OrderView, OrderflowEvent, StatusSocketMessage } from '@orderflow/contracts';
 import {
   type Bus,
@@ -50,7 +51,7 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string, 
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 const getJson = async (path: string) => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderView, StatusSocketMessage } from '@orderflow/contracts';
 import { BEARER_SUBPROTOCOL, type Bus, type ServiceName, createBus, createRootLogger, deleteKafkaScope, deleteNatsStreams, loadConfig, requestDevToken } from '@orderflow/platform';
 import { inject } from 'vitest';
@@ -223,7 +224,7 @@ export async function request<T = any>(url: string, init: RequestInit = {}): Pro
   return { status: response.status, body: body as T, headers: response.headers };
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** Polls until check returns a value, or fails with what it last saw. */
 export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TERMINAL, type TestSystem, eventually, placeOrder, request, sagaMode, startTestSystem, stockOf, waitForView } from './harness.ts';
 
@@ -33,9 +34,9 @@ describe.runIf(sagaMode === 'orchestration')('the orchestrator (document 004)', 
     const placing = Array.from({ length: 60 }, (_, i) =>
       placeOrder(t.urls, { customerId: i % 10 === 0 ? `decline-payment-${i}` : `burst-${i}`, items: [{ productId: 'ABC-001', quantity: 1 }] }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await sleep(30);
     await t.system.stopService('orchestrator');
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await sleep(150);
     await t.system.startService('orchestrator');
     const placed = await Promise.all(placing);
     expect(placed.every((p) => p.status === 202)).toBe(true);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../apps/orderflow/src/cluster.ts';
 import { type KafkaBroker, startKafkaBroker } from '../../apps/orderflow/src/kafka.ts';
 import { NATS_SERVER_BIN, postgresBinDir, unreachable } from '../support/required-services.ts';
@@ -11,8 +12,6 @@ import { NATS_SERVER_BIN, postgresBinDir, unreachable } from '../support/require
  * temporary folders, so that stopping and restarting them never disturbs the shared
  * services the other suites use.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
 import { type Bus, BEARER_SUBPROTOCOL, SERVICE_PORTS, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import WebSocket from 'ws';
@@ -205,7 +206,7 @@ async function drive(seconds: number, placeOne: () => Promise<void>): Promise<vo
         const p = placeOne().finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await sleep(1);
     }
     await Promise.all(inFlight);
   } else {
@@ -220,7 +221,7 @@ async function drive(seconds: number, placeOne: () => Promise<void>): Promise<vo
 /** Warm-up, then the measured load, then a bounded wait for what is still on its way. */
 async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
   await drive(warmup, placeOne);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await sleep(500);
   measuring = true;
   const progress = setInterval(() => process.stdout.write(`  ${completed} completed, ${awaiting()} awaiting\n`), 1000);
   const t0 = performance.now();
@@ -229,7 +230,7 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
   // Throughput counts what completed while the load ran: a backlog drained afterwards is not sustained.
   const completedDuringLoad = completed;
   const drainUntil = performance.now() + 10_000;
-  while (awaiting() > 0 && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (awaiting() > 0 && performance.now() < drainUntil) await sleep(20);
   clearInterval(progress);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! : Number.NaN);
@@ -417,7 +418,7 @@ async function runBaseline() {
     });
   }
   // Kafka assigns partitions to a new group after a join; give it the time.
-  if (broker === 'kafka') await new Promise((resolve) => setTimeout(resolve, 8_000));
+  if (broker === 'kafka') await sleep(8_000);
 
   let seq = 0;
   const placeOne = async () => {

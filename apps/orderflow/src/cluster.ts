@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Config, type DevIssuer, type ServiceName, SERVICE_PORTS, backoffMs, createRootLogger, describeAuth, ensurePostgresDatabase, isEntryPoint, loadConfig, redactUrl } from '@orderflow/platform';
 import { signInHelp, startDevelopmentIssuerIfNeeded } from './development-issuer.ts';
 import { type RunningWebUi, startWebUiBesideServices } from './web-ui.ts';
@@ -215,7 +216,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const ready = base !== undefined && (await fetch(`${base}/ready`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false));
       if (ready) return;
       if (Date.now() > deadline) throw new Error(`${what} was not ready at ${base}/ready in time:\n${kept.join('\n')}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   };
 

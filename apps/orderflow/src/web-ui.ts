@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@orderflow/platform';
 
 /** The Next.js app (apps/web) and its production build. */
@@ -84,7 +85,7 @@ async function waitUntilAnswering(url: string, child: ChildProcess, output: stri
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`web UI: no answer from ${url} within ${timeoutMs} ms:\n${output.slice(-20).join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { launchBrowser, placeOrderApi, startUiTestSystem } from '../../../tests/browser/harness.ts';
 
 const OUT = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
@@ -18,7 +19,7 @@ async function waitForTerminal(statusUrl: string, orderId: string) {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (TERMINAL.includes((await statusOf(statusUrl, orderId)) ?? '')) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw new Error(`order ${orderId} did not finish`);
 }

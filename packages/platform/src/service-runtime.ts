@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { type BatchOutcome, type Bus, type BusRecord, wrapHandlers } from './bus/bus.ts';
@@ -101,8 +102,6 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
   };
   return runtime;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The bus as this service's consumers see it: a handler that failed because the

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ServiceDatabase, createEventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ describe.skipIf(!serverUrl)('releasing stock on PostgreSQL', () => {
     const second = db.transaction().execute((trx) =>
       release(events.create('OrderCancelled', 'o-1', { status: 'PAYMENT_FAILED', reason: 'DECLINED' }), trx as Transaction<InventoryDatabase>),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the second now waits on the reservation's row lock
+    await sleep(200); // the second now waits on the reservation's row lock
     commitFirst();
 
     const outcomes = await Promise.all([first, second]);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderLine, OrderflowMessage } from '@orderflow/contracts';
 import { type ServiceDatabase, createEventFactory } from '@orderflow/platform';
 import { type Transaction, sql } from 'kysely';
@@ -68,7 +69,7 @@ describe.skipIf(!serverUrl)('changing stock concurrently on PostgreSQL', () => {
     const deadline = Date.now() + 10_000;
     while ((await waitingForLocks()) < 2) {
       if (Date.now() > deadline) throw new Error('the two reservations never waited for the held rows');
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
     }
     releaseRows();
     await holder;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ServiceDatabase, createEventFactory } from '@orderflow/platform';
 import type { Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +41,7 @@ describe.skipIf(!serverUrl)('refunding on PostgreSQL', () => {
     const second = db.transaction().execute((trx) =>
       refund(events.create('OrderCancelled', 'o-1', { status: 'SHIPMENT_FAILED', reason: 'CARRIER_UNAVAILABLE' }), trx as Transaction<PaymentDatabase>),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the second now waits on the payment's row lock
+    await sleep(200); // the second now waits on the payment's row lock
     commitFirst();
 
     const outcomes = await Promise.all([first, second]);

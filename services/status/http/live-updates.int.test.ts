@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type DevIssuer, createHttpServer, createServiceMetrics, loadConfig, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +55,7 @@ describe('live updates', () => {
     socket.send('x'.repeat(2_048));
     socket.send('x'.repeat(2_048));
     await closed;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     const lines = logged.slice(before);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 40, msg: expect.stringContaining('invalid frame') });

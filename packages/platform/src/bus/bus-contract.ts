@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Header, deadLetterTopic } from '@orderflow/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BatchOutcome, Bus, BusMessage, BusRecord, RetryPolicy } from './bus.ts';
@@ -17,8 +18,6 @@ export interface ContractOptions {
 }
 
 const FAST_RETRY: RetryPolicy = { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 2 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * The delivery guarantees every Bus adapter gives (see bus.ts), run against each one:
  * order within a key, at-least-once across a crash, groups, replay, the dead-letter topic

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Header, deadLetterTopic } from '@orderflow/contracts';
 import { type BatchOutcome, type BusMessage, type BusRecord, DEFAULT_BATCH_MAX, PoisonRecordError, type RetryPolicy, type SubscribeOptions } from './bus.ts';
 
@@ -14,8 +15,6 @@ export interface DeliveryHooks {
 /** The wait before attempt n+1: exponential from initialBackoffMs, capped (handler retries, service restarts). */
 export const backoffMs = (policy: Pick<RetryPolicy, 'initialBackoffMs' | 'maxBackoffMs'>, attempt: number): number =>
   Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (attempt - 1));
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const errorText = (error: unknown): string =>
   (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 1000);

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Header } from '@orderflow/contracts';
 import Database from 'better-sqlite3';
 import type { Bus, BusMessage, BusRecord, PartitionLag, RetryPolicy, SubscribeOptions, Subscription } from './bus.ts';
@@ -327,7 +328,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
           return worker !== undefined && worker.position < t.end;
         });
         if (!behind || closed) return;
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await sleep(5);
       }
     }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../apps/orderflow/src/cluster.ts';
@@ -22,8 +23,6 @@ import { type KafkaBusOptions, createKafkaBus, deleteKafkaScope } from './kafka-
  */
 const brokerList = (process.env.KAFKA_BROKERS ?? process.env.KAFKA_BROKER ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '');
 const problem = brokerList.length === 0 ? 'KAFKA_BROKERS is not set' : await unreachable(`kafka://${brokerList[0]}`, 9092);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A pino logger whose lines the test reads. */
 function capturedLogger(level: 'debug' | 'info' = 'info') {
   const lines: { level: number; msg: string; kafkajs?: string }[] = [];
@@ -182,7 +181,7 @@ if (problem !== undefined) {
         `import { createKafkaBus } from ${JSON.stringify(busModule)};
 const bus = createKafkaBus({ brokers: ${JSON.stringify(brokerList)}, prefix: ${JSON.stringify(prefix)}, partitions: 1 });
 await bus.subscribe({ group: ${JSON.stringify(group)}, topics: [${JSON.stringify(topic)}], handle: async () => undefined });
-while (!(await bus.isReady())) await new Promise((r) => setTimeout(r, 50));
+while (!(await bus.isReady())) await sleep(50);
 console.log('joined');
 setInterval(() => {}, 1000);
 `,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deadLetterTopic } from '@orderflow/contracts';
 // kafkajs is CommonJS: take its runtime values from the default export. Only this module
 // knows kafkajs, so another client (see README, "Kafka client") can replace it here alone.
@@ -64,8 +65,6 @@ const CLIENT_RETRY = { initialRetryTime: 200, maxRetryTime: 1_000, retries: 8 };
 /** How long a subscription that could not start (bad credentials, no broker) waits before trying again. */
 const RESTART_BACKOFF_MS = 5_000;
 const RETRIABLE_BACKOFF_MS = 500;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const headerText = (value: IHeaders[string]): string | undefined => {
   const last = Array.isArray(value) ? value[value.length - 1] : value;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,8 +10,6 @@ import { createNatsBus, deleteNatsStreams } from './nats-bus.ts';
 // What the bus contract does not cover for NATS: readiness follows the subscriptions.
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const problem = await unreachable(natsUrl, 4222);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe.runIf(problem === undefined || process.env.REQUIRE_SERVICES === '1')('nats bus readiness', () => {
   const streamPrefix = `natsready${randomUUID().replaceAll('-', '').slice(0, 10)}`;
   let bus: Bus | undefined;

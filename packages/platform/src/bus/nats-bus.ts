@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AckPolicy,
   type Consumer,
@@ -42,8 +43,6 @@ const KEY_HEADER = 'orderflow-key';
  */
 const PULL_EXPIRES_MS = 5_000;
 const PARTITIONS_MARK = /partitions=(\d+)/;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 interface TopicMeta {
   topic: string;
   stream: string;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type OrderflowEvent, parseEvent } from '@orderflow/contracts';
 import { type Kysely, sql } from 'kysely';
 import pino from 'pino';
@@ -54,7 +55,6 @@ const seqOf = (value: string) => {
   return event.type === 'OrderCreated' ? Number(event.data.customerId.slice('seq-'.length)) : Number.NaN;
 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

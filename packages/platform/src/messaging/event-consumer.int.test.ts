@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Header, parseEvent } from '@orderflow/contracts';
 import type { Kysely } from 'kysely';
 import pino from 'pino';
@@ -38,8 +39,6 @@ const orderCreated = (orderId: string, quantity = 2) =>
     total: quantity * 2999,
     currency: 'USD',
   });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitUntil(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 3_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

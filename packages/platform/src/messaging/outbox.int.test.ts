@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseEvent } from '@orderflow/contracts';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
@@ -47,7 +48,7 @@ const waitUntil = async (condition: () => Promise<boolean>, what: string, timeou
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
   }
 };
 
@@ -172,7 +173,7 @@ describe.skipIf(!postgres.url)('the outbox relay on PostgreSQL, with transaction
     // The second transaction appends after the first did and tries to commit at once:
     // with ids from a sequence alone it would commit first, with the lower id still open.
     const second = service.db.transaction().execute(async (trx) => appendToOutbox(trx, [event(2)])).then(() => committed.push(2));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     await endFirst();
     committed.push(1);
     await second;

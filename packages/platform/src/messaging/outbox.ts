@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderflowMessage } from '@orderflow/contracts';
 import { type Kysely, type QueryCreator, sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -173,13 +174,13 @@ export function startOutboxRelay(db: Kysely<PlatformTables>, bus: Bus, logger: L
           failures = 0;
           if (round === 'busy' && soon < SOON_TIMES && !stopped) {
             soon++;
-            await new Promise((resolve) => setTimeout(resolve, SOON_MS));
+            await sleep(SOON_MS);
             again = true;
           }
         } catch (error) {
           failures++;
           logger.warn({ err: error, failures }, 'outbox relay could not publish; will retry');
-          await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** failures)));
+          await sleep(Math.min(5_000, 100 * 2 ** failures));
           again = !stopped;
         }
       } while (again && !stopped);
