@@ -181,7 +181,7 @@ if (problem !== undefined) {
         `import { createKafkaBus } from ${JSON.stringify(busModule)};
 const bus = createKafkaBus({ brokers: ${JSON.stringify(brokerList)}, prefix: ${JSON.stringify(prefix)}, partitions: 1 });
 await bus.subscribe({ group: ${JSON.stringify(group)}, topics: [${JSON.stringify(topic)}], handle: async () => undefined });
-while (!(await bus.isReady())) await sleep(50);
+while (!(await bus.isReady())) await new Promise((resolve) => setTimeout(resolve, 50));
 console.log('joined');
 setInterval(() => {}, 1000);
 `,
