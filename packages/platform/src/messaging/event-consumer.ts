@@ -229,9 +229,21 @@ export async function consumeEvents<Schema>(
   return { group, subscription, process, processBatch };
 }
 
+/** The id of the event a record carries; null for a record that is not an event envelope (poison). */
+function eventIdOf(record: BusRecord): string | null {
+  try {
+    const envelope = EnvelopeSchema.safeParse(JSON.parse(record.value));
+    return envelope.success ? envelope.data.id : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * What every consumer does when a handler fails: log each retry; after the last one,
- * count it and keep a row for the admin API (idempotent on the record's position).
+ * count it and keep a row for the admin API (idempotent on the record's position). The row
+ * names the event's id: while it is unresolved, the retention sweep keeps that event's inbox
+ * row, so a replay days later still finds a copy handled meanwhile (see sweepExpired).
  */
 export function failureHooks<DB>(
   group: string,
@@ -258,6 +270,7 @@ export function failureHooks<DB>(
           attempts,
           failed_at: new Date().toISOString(),
           replayed_at: null,
+          message_id: eventIdOf(record),
         })
         .onConflict((oc) => oc.columns(['consumer_group', 'topic', 'partition', 'offset']).doNothing())
         .execute();
