@@ -73,8 +73,7 @@ export interface RetentionSweeperOptions {
 }
 
 export interface RetentionSweeper {
-  /** Resolves when the sweep in progress (if any) has finished. */
-  idle(): Promise<void>;
+  /** Sweeps no more; resolves once the chunk in flight (if any) has finished. */
   stop(): Promise<void>;
 }
 
@@ -115,9 +114,6 @@ export function startRetentionSweeper(db: Kysely<PlatformTables>, logger: Logger
   timer.unref();
 
   return {
-    async idle() {
-      await inFlight;
-    },
     async stop() {
       stopped = true;
       clearInterval(timer);
