@@ -15,7 +15,8 @@ const brokerList = unsetIfBlank(
     .optional(),
 );
 
-const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const HOUR_MS = 3_600_000;
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const DURATION_RULE = 'must be a duration: a whole number and a unit (ms, s, m, h, d), e.g. 7d or 36h';
 /** A duration such as 7d, 36h, 90m or 500ms, in milliseconds. */
@@ -25,7 +26,7 @@ const durationMs = z
   .regex(DURATION, DURATION_RULE)
   .transform((v) => {
     const [, amount, unit] = DURATION.exec(v) ?? [];
-    return Number(amount) * DURATION_UNIT_MS[unit as keyof typeof DURATION_UNIT_MS];
+    return Number(amount) * (DURATION_UNIT_MS[unit ?? ''] ?? Number.NaN);
   });
 /** `forever` (keep everything) or a duration; undefined stands for forever. */
 const retentionMs = z
@@ -39,7 +40,7 @@ const retentionMs = z
     return z.NEVER;
   });
 /** The shortest INBOX_RETENTION: live redeliveries come within seconds, and an hour leaves room for a slow catch-up. */
-const MIN_INBOX_RETENTION_MS = DURATION_UNIT_MS.h;
+const MIN_INBOX_RETENTION_MS = HOUR_MS;
 
 const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -58,7 +59,7 @@ const EnvSchema = z.object({
   SAGA_STEP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   SHIPPING_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   // Retention (README "Retention"): how long an inbox row (and a resolved dead letter) is kept, and the broker's log.
-  INBOX_RETENTION: unsetIfBlank(durationMs.pipe(z.number().min(MIN_INBOX_RETENTION_MS, 'must be at least 1h: a redelivery can come that late')).default(7 * DURATION_UNIT_MS.d)),
+  INBOX_RETENTION: unsetIfBlank(durationMs.pipe(z.number().min(MIN_INBOX_RETENTION_MS, 'must be at least 1h: a redelivery can come that late')).default(7 * 24 * HOUR_MS)),
   BROKER_RETENTION: unsetIfBlank(retentionMs.optional()),
   // PostgreSQL instead of the embedded SQLite databases; an empty value means unset.
   DATABASE_URL: z.preprocess(

@@ -60,7 +60,6 @@ export interface RetentionSweeperOptions {
   /** INBOX_RETENTION: an inbox row's age (and a resolved dead letter's) before it is deleted. */
   retentionMs: number;
   intervalMs?: number;
-  chunkRows?: number;
   /**
    * Resolves once sweeping is safe: every consumer of the service has handled the records
    * its broker had for it at start. Those include every record handled before a crash or
@@ -69,7 +68,6 @@ export interface RetentionSweeperOptions {
    */
   caughtUp(): Promise<void>;
   onDeleted?(rows: ExpiredRows): void;
-  now?(): number;
 }
 
 export interface RetentionSweeper {
@@ -85,7 +83,6 @@ export interface RetentionSweeper {
  * flight finish and sweeps no more.
  */
 export function startRetentionSweeper(db: Kysely<PlatformTables>, logger: Logger, options: RetentionSweeperOptions): RetentionSweeper {
-  const now = options.now ?? Date.now;
   let stopped = false;
   let inFlight: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
@@ -94,14 +91,15 @@ export function startRetentionSweeper(db: Kysely<PlatformTables>, logger: Logger
   let ready: Promise<boolean> | undefined;
 
   const sweep = async () => {
-    ready ??= Promise.race([options.caughtUp().then(() => true), stoppedSignal.then(() => false)]);
-    if (!(await ready) || stopped) return;
     try {
-      const cutoff = new Date(now() - options.retentionMs);
-      const expired = await sweepExpired(db, cutoff, { ...(options.chunkRows ? { chunkRows: options.chunkRows } : {}), isStopping: () => stopped });
+      ready ??= Promise.race([options.caughtUp().then(() => true), stoppedSignal.then(() => false)]);
+      if (!(await ready) || stopped) return;
+      const cutoff = new Date(Date.now() - options.retentionMs);
+      const expired = await sweepExpired(db, cutoff, { isStopping: () => stopped });
       options.onDeleted?.(expired);
       if (expired.inbox + expired.deadLetters > 0) logger.info({ ...expired, cutoff: cutoff.toISOString() }, 'retention: deleted expired inbox rows and resolved dead letters');
     } catch (error) {
+      if (!(await ready?.catch(() => false))) ready = undefined; // the wait for the consumers failed: ask again next time
       logger.warn({ err: error }, 'retention sweep failed; will try again');
     }
   };
