@@ -179,6 +179,19 @@ describe('web UI', () => {
     await shot(page, 'tracking-cancelled');
   });
 
+  it('discards a dead letter: it is marked discarded, offers no replay, and the order is left as it was', async () => {
+    const { orderId } = await placeOrderApi(t.system.urls.order!, [{ productId: 'FAIL', quantity: 1 }]);
+    await page.goto(ui('/operations'));
+    const letter = page.getByTestId('dead-letter').filter({ hasText: orderId });
+    await letter.waitFor({ timeout: 20_000 });
+    await letter.getByRole('button', { name: /^Discard/ }).click();
+    await poll(() => page.getByTestId('replay-notice').textContent()).toContain('discarded');
+    await poll(() => letter.getAttribute('data-discarded')).toBe('true');
+    expect(await letter.getByRole('button', { name: /^Replay/ }).count()).toBe(0);
+    await page.goto(ui(`/orders/${orderId}`));
+    await page.locator('[data-testid="order-status"][data-status="PENDING"]').waitFor();
+  });
+
   it('lists a dead letter and replays it once the failure injection is switched off', async () => {
     const { orderId } = await placeOrderApi(t.system.urls.order!, [{ productId: 'FAIL', quantity: 1 }]);
     await page.goto(ui('/operations'));

@@ -103,6 +103,9 @@ const en = {
   replayed: 'Replayed',
   replayedAt: 'Replayed {at}',
   replayOk: 'Dead letter {id} of {service} replayed.',
+  discard: 'Discard',
+  discardedAt: 'Discarded {at}',
+  discardOk: 'Dead letter {id} of {service} discarded: it will not be handled.',
   unavailable: '{service} is not reachable',
 } as const;
 
@@ -211,6 +214,9 @@ const ja: Record<MessageKey, string> = {
   replayed: '再実行済み',
   replayedAt: '{at} に再実行',
   replayOk: '{service} のデッドレター {id} を再実行しました。',
+  discard: '破棄',
+  discardedAt: '{at} に破棄',
+  discardOk: '{service} のデッドレター {id} を破棄しました（処理されません）。',
   unavailable: '{service} に接続できません',
 };
 
