@@ -1,4 +1,4 @@
-import { type RunningService, type ServiceOptions, isEntryPoint, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
+import { type RunningService, type ServiceOptions, type ServiceRuntime, isEntryPoint, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
 import { startProjection } from './handlers/project-events.ts';
 import { createConnectionLimiter } from './http/live-updates.ts';
 import { registerRebuildRoutes } from './http/rebuild-routes.ts';
@@ -8,11 +8,9 @@ import { registerWebSocketRoutes } from './http/websocket-routes.ts';
 import { createReadModelQueries } from './store/read-model.ts';
 import { type StatusTables, statusMigrations } from './store/schema.ts';
 
-export async function startStatusService(options: ServiceOptions): Promise<RunningService> {
-  const { config } = options;
-  const runtime = await startServiceRuntime<StatusTables>({ service: 'status', migrations: statusMigrations, ...options });
-  const { logger, metrics, db } = runtime;
-  const now = () => runtime.clock.now();
+/** The projection of the log into the runtime's database, and the queries over it. */
+export async function openReadModel(runtime: ServiceRuntime<StatusTables>) {
+  const { logger, metrics, db, config } = runtime;
   const projection = await startProjection({
     consumer: {
       service: 'status',
@@ -26,14 +24,21 @@ export async function startStatusService(options: ServiceOptions): Promise<Runni
       dialect: runtime.database.dialect,
     },
     consumers: runtime.consumers,
-    now,
+    now: () => runtime.clock.now(),
     onListenerError: (err) => logger.warn({ err }, 'live update listener failed'),
   });
-  const queries = createReadModelQueries(db);
+  return { projection, queries: createReadModelQueries(db) };
+}
+
+export async function startStatusService(options: ServiceOptions): Promise<RunningService> {
+  const { config } = options;
+  const runtime = await startServiceRuntime<StatusTables>({ service: 'status', migrations: statusMigrations, ...options });
+  const { projection, queries } = await openReadModel(runtime);
+  const now = () => runtime.clock.now();
   let caughtUp = false;
   void projection.caughtUp().then(() => {
     caughtUp = true;
-    logger.info('status read model caught up with the log');
+    runtime.logger.info('status read model caught up with the log');
   });
 
   const description = "Projects every order's status and timeline from the events into its database; REST, WebSocket and SSE.";
