@@ -149,6 +149,25 @@ describe.each(targets)('the persisted read model on %s', (_name, makeTarget) => 
     expect(await processed('duplicate')).toBe(2 * again.length);
   });
 
+  it('events of one order handled at once (two topics, two transactions) both reach its view', async () => {
+    const created = Array.from({ length: 20 }, (_, i) => eventOf('OrderCreated', { orderId: `order-race-${i}`, second: 900 + i }));
+    await publish(created);
+    await projected(published.length);
+    const consumer = runtime!.consumers[0]!;
+    const record = (event: OrderflowEvent) => ({ ...toBusMessage(event, undefined), partition: 0, offset: '0', timestamp: Date.now() });
+    const later = created.flatMap((c) => [
+      eventOf('InventoryConfirmed', { orderId: c.orderId, second: 950 }),
+      eventOf('PaymentCompleted', { orderId: c.orderId, second: 951 }),
+      eventOf('NotificationSent', { orderId: c.orderId, second: 951 }),
+    ]);
+    // Each record alone, all at once, as partitions of different topics are delivered.
+    await Promise.all(later.map((event) => consumer.process(record(event))));
+    for (const c of created) {
+      const view = await model.queries.order(c.orderId!);
+      expect(view?.timeline.map((e) => e.type).sort()).toEqual(['InventoryConfirmed', 'NotificationSent', 'OrderCreated', 'PaymentCompleted']);
+    }
+  });
+
   it('a restart continues where it stopped: nothing projected before is read again, and new events are', async () => {
     const counted = published.length;
     await projected(counted);

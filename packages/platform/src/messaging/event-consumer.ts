@@ -25,7 +25,10 @@ export type EventHandlers<Schema> = { [T in MessageType]?: EventHandler<Schema, 
  * A read model's projection: the batch's new events (not seen before by the group) all at
  * once, in the batch's transaction, so that it can read the rows they touch once and write
  * them once instead of per event. It emits nothing. What it returns runs after the commit
- * (telling live listeners), never for a batch that was rolled back.
+ * (telling live listeners), never for a batch that was rolled back. On PostgreSQL its
+ * transactions take the service's batch lock exclusively, even for one record: two of them
+ * at once (two partitions) would read the same row and the later commit would drop the
+ * earlier one's change.
  */
 export interface BatchProjection<Schema> {
   types: readonly MessageType[];
@@ -159,7 +162,8 @@ export async function consumeEvents<Schema>(
     const timers = work.map((w) => deps.metrics.handlerLatency.startTimer({ group, event_type: w.event.type }));
     const { outcomes, afterCommit } = await deps.db.transaction().execute(async (trx) => {
       if (deps.dialect === 'postgres') {
-        const lock = work.length > 1 ? sql`pg_advisory_xact_lock` : sql`pg_advisory_xact_lock_shared`;
+        // A projection reads, evolves and writes back rows that any event may touch: exclusive always.
+        const lock = work.length > 1 || projection ? sql`pg_advisory_xact_lock` : sql`pg_advisory_xact_lock_shared`;
         await sql`select ${lock}(${BATCH_LOCK_CLASS}, hashtext(current_schema()))`.execute(trx);
       }
       const processedAt = new Date().toISOString();
