@@ -6,6 +6,8 @@ import type { StatusTables } from '../store/schema.ts';
 
 export type OrderListener = (order: OrderView) => void;
 
+type TrackedConsumer = BatchingEventConsumer & { closed: boolean };
+
 export interface RebuildProgress {
   generation: number;
   state: 'idle' | 'running' | 'done' | 'failed';
@@ -51,7 +53,7 @@ export async function startProjection(deps: ProjectionDeps): Promise<Projection>
   const listeners = new Set<OrderListener>();
   const generations = await openGenerations(db, iso());
   let active = generations.active;
-  let rebuild: { generation: Generation; consumer: BatchingEventConsumer; settled: Promise<void> } | undefined;
+  let rebuild: { generation: Generation; consumer: TrackedConsumer; settled: Promise<void> } | undefined;
 
   function notify(changes: readonly OrderChange[]) {
     for (const { before, after } of changes) {
@@ -76,7 +78,7 @@ export async function startProjection(deps: ProjectionDeps): Promise<Projection>
     for (const status of OrderStatus.options) metrics.ordersByStatus.set({ status }, Number(counts.find((c) => c.status === status)?.count ?? 0));
   }
 
-  async function consume(generation: Generation): Promise<BatchingEventConsumer> {
+  async function consume(generation: Generation): Promise<TrackedConsumer> {
     const projection: BatchProjection<StatusTables> = {
       types: EVENT_TYPES,
       async project(messages, trx) {
@@ -88,11 +90,26 @@ export async function startProjection(deps: ProjectionDeps): Promise<Projection>
       },
     };
     const consumer = await consumeEvents<StatusTables>(deps.consumer, generation.consumer_group, projection);
-    deps.consumers.push(consumer);
-    return consumer;
+    // A subscription's caughtUp() also resolves when it is closed (the service stopping): a
+    // rebuild must not take over then, so the close is recorded on its way.
+    const subscription = consumer.subscription;
+    const tracked: TrackedConsumer = {
+      ...consumer,
+      closed: false,
+      subscription: {
+        caughtUp: () => subscription.caughtUp(),
+        lag: () => subscription.lag(),
+        close: () => {
+          tracked.closed = true;
+          return subscription.close();
+        },
+      },
+    };
+    deps.consumers.push(tracked);
+    return tracked;
   }
 
-  async function retire(generation: Generation, consumer: BatchingEventConsumer | undefined) {
+  async function retire(generation: Generation, consumer: TrackedConsumer | undefined) {
     if (consumer) {
       await consumer.subscription.close();
       deps.consumers.splice(deps.consumers.indexOf(consumer), 1);
@@ -101,10 +118,12 @@ export async function startProjection(deps: ProjectionDeps): Promise<Projection>
   }
 
   /** Waits for the rebuild to catch up, then switches; the old copy's consumer stops and its rows go. */
-  function follow(generation: Generation, consumer: BatchingEventConsumer) {
+  function follow(generation: Generation, consumer: TrackedConsumer) {
     const settled = (async () => {
       try {
         await consumer.subscription.caughtUp();
+        // Stopped before it caught up: it stays 'rebuilding' and goes on at the next start.
+        if (consumer.closed) return;
         await takeOver(db, generation.generation, iso());
         const previous = active;
         const previousConsumer = live;
