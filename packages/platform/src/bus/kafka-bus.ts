@@ -370,7 +370,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       let committing: Promise<void> | undefined;
       let commitTimer: NodeJS.Timeout | undefined;
       let lastCommit = 0;
-      /** Commits every assigned lane's handled offset that is past its last commit. A failure is retried by the next commit. */
+      /** Commits every assigned lane's handled offset that is past its last commit; a failed commit is tried again after the interval. */
       const commitHandled = async (): Promise<void> => {
         if (replay || !consumer) return;
         const due = [...lanes.values()].filter((l) => l.handled > l.committed && assigned.has(`${l.topic}/${l.partition}`));
@@ -382,7 +382,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           await consumer.commitOffsets(offsets);
           due.forEach((l, i) => (l.committed = upTo[i]!));
         } catch (error) {
-          log.debug({ err: error }, 'Kafka offset commit failed; the next one retries it');
+          log.debug({ err: error }, 'Kafka offset commit failed; trying again in a moment');
+          if (!closing && !closed) commitSoon();
         }
       };
       /** One commit at a time, at most one per COMMIT_INTERVAL_MS; none on the path of a fetch or a handler. */
