@@ -13,6 +13,7 @@ import { type KafkaBroker, startKafkaBroker } from '../../../../apps/orderflow/s
 import { unreachable } from '../../../../tests/support/required-services.ts';
 import type { Bus, BusMessage } from './bus.ts';
 import { type KafkaBusOptions, createKafkaBus, deleteKafkaScope } from './kafka-bus.ts';
+import { partitionFor } from './partitioner.ts';
 
 /**
  * What the bus contract cannot show for Kafka alone: batched commits, a subscribe that
@@ -106,6 +107,44 @@ if (problem !== undefined) {
 
       release();
       await waitUntil(async () => (await lag()) === 0, 'everything is committed');
+    });
+
+    it('given a handler still running for one partition, when a record arrives on another, then it is fetched and handled without waiting for the first', async () => {
+      const bus = openBus({ partitions: 2 });
+      const topic = `lanes-${randomUUID()}`;
+      // Two keys on different partitions (murmur2, as the producer places them).
+      const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+      const slowKey = keys[0]!;
+      const otherKey = keys.find((k) => partitionFor(k, 2) !== partitionFor(slowKey, 2))!;
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const handled: string[] = [];
+      let slowStarted = false;
+      await bus.subscribe({
+        group: 'lanes',
+        topics: [topic],
+        handle: async (record) => {
+          if (record.key === slowKey) {
+            slowStarted = true;
+            await gate;
+          }
+          handled.push(record.key);
+        },
+      });
+      await waitUntil(() => bus.isReady(), 'joined');
+      await bus.publish([message(topic, slowKey, 'slow')]);
+      await waitUntil(() => slowStarted, 'the slow handler has started');
+
+      // Published after the fetch that brought the slow record: kafkajs alone would not
+      // fetch again until that record's handler returned.
+      await bus.publish([message(topic, otherKey, 'other')]);
+      try {
+        await waitUntil(() => handled.includes(otherKey), 'the other partition is handled while the slow record is not', 15_000);
+        expect(handled).toEqual([otherKey]);
+      } finally {
+        release();
+      }
+      await waitUntil(() => handled.length === 2, 'the slow record is handled once released');
     });
 
     it('given a new group, when subscribe() resolves, then the join is still under way, and isReady() turns true once partitions are assigned', async () => {

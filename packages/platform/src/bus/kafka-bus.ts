@@ -4,7 +4,7 @@ import { deadLetterTopic } from '@orderflow/contracts';
 // kafkajs is CommonJS: take its runtime values from the default export. Only this module
 // knows kafkajs, so another client (see README, "Kafka client") can replace it here alone.
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, IHeaders, KafkaConfig, KafkaMessage, LogEntry, Message, SASLOptions, logLevel as LogLevel } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, KafkaConfig, KafkaMessage, LogEntry, Message, SASLOptions, TopicPartitionOffsetAndMetadata, logLevel as LogLevel } from 'kafkajs';
 import pino, { type Logger } from 'pino';
 import type { Bus, BusRecord, PartitionLag, TrackedSubscription } from './bus.ts';
 import { DEFAULT_RETRY } from './bus.ts';
@@ -30,8 +30,6 @@ export interface KafkaBusOptions {
   retentionMs?: number | undefined;
   ssl?: boolean;
   sasl?: SaslSettings;
-  /** Partitions one subscription handles at the same time (each still in order). Default 4. */
-  partitionsConsumedConcurrently?: number;
   /** The service's logger: kafkajs's own lines go through it. Default: warnings and errors to stdout. */
   logger?: Logger;
 }
@@ -56,8 +54,10 @@ const REBALANCE_TIMEOUT_MS = 20_000;
  * subscriptions used 5.7% of a core at 500 ms, 8.6% at 100 ms, 11% at 50 ms.
  */
 const MAX_WAIT_MS = 100;
-/** Resolved offsets are committed at the end of each batch, and at least this often inside a long one. */
+/** Handled offsets are committed in the background, at most this often (and once more when a subscription closes). */
 const COMMIT_INTERVAL_MS = 500;
+/** Records a partition may hold fetched but not yet handled; past this it is paused until its handler catches up. */
+const LANE_LIMIT = 2_000;
 /**
  * Requests are retried quickly and for a bounded time: a consumer whose retries run out
  * restarts itself (restartOnFailure) and rejoins, so after a broker outage it is back
@@ -150,12 +150,12 @@ const connectOnce = (connect: () => Promise<void>) => {
  * all) and a `<topic>.DLT` each; a producer waits until their leaders are known. The
  * producer is idempotent with one request in flight and acks from all replicas, so a
  * retried send neither duplicates nor reorders a partition. A subscription is one
- * consumer in the group reading batches, handed to the subscriber in batches (deliverAll):
- * a record's offset is resolved once its handler's transaction committed (or it was
- * dead-lettered), and resolved offsets are committed after each batch, so a crash
- * redelivers only unfinished records (at-least-once; consumers dedupe by event id). A record that is retried holds back every later one of its partition.
- * A rebalance during a handler can also redeliver: the commit then fails and the new
- * owner starts from the last committed offset.
+ * consumer in the group; what it fetches goes to a lane per partition, handled in order
+ * and in batches (deliverAll), while the consumer fetches again (see subscribe). Only
+ * what a handler finished (its transaction committed, or the record dead-lettered) is
+ * committed, in the background, so a crash redelivers only unfinished records
+ * (at-least-once; consumers dedupe by event id). A record that is retried holds back
+ * every later one of its partition.
  */
 export function createKafkaBus(options: KafkaBusOptions): Bus {
   const clientId = options.clientId ?? 'orderflow';
@@ -319,6 +319,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         lastProblem = text;
         return waitMs;
       };
+      let signalClosing = () => {};
+      const closingSignal = new Promise<void>((resolve) => (signalClosing = resolve));
       /** A wait that close() cuts short. */
       let wake = () => {};
       const pause = (ms: number) =>
@@ -329,6 +331,136 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
             resolve();
           };
         });
+
+      /**
+       * Fetching is not held up by handling. kafkajs fetches, waits until every batch it
+       * fetched has been handled, and only then fetches again: a record arriving meanwhile
+       * waited for the slowest handler of another partition plus a fetch round trip (7–20 ms
+       * a hop in the system, against 2 ms on an idle chain). So eachBatch only puts records
+       * on their partition's lane and returns; kafkajs's position (resolveOffset) is what was
+       * fetched, and what is committed is the adapter's: each lane's handled offset.
+       * Trade-off: after a rebalance a lane may still be finishing a record of a partition
+       * that moved, while its new owner starts from the last commit; the inbox (event id in
+       * the handler's transaction) makes that second delivery a no-op, as for any redelivery.
+       */
+      type Lane = {
+        topic: string;
+        partition: number;
+        queue: BusRecord[];
+        /** The next offset to put on the lane: a refetch (after a rebalance) skips what was taken. */
+        next: bigint;
+        /** Past the records handed to the handler (handled or in progress). */
+        started: bigint;
+        handled: bigint;
+        committed: bigint;
+        running: Promise<void> | undefined;
+        paused: boolean;
+      };
+      const lanes = new Map<string, Lane>();
+      let assigned = new Set<string>();
+      const laneOf = (physicalTopic: string, partition: number): Lane => {
+        const key = `${physicalTopic}/${partition}`;
+        let lane = lanes.get(key);
+        if (!lane) {
+          lane = { topic: physicalTopic, partition, queue: [], next: -1n, started: -1n, handled: -1n, committed: -1n, running: undefined, paused: false };
+          lanes.set(key, lane);
+        }
+        return lane;
+      };
+      const laneClosing = (lane: Lane) => closing || closed || !assigned.has(`${lane.topic}/${lane.partition}`);
+
+      let committing: Promise<void> | undefined;
+      let commitTimer: NodeJS.Timeout | undefined;
+      let lastCommit = 0;
+      /** Commits every assigned lane's handled offset that is past its last commit; a failed commit is tried again after the interval. */
+      const commitHandled = async (): Promise<void> => {
+        if (replay || !consumer) return;
+        const due = [...lanes.values()].filter((l) => l.handled > l.committed && assigned.has(`${l.topic}/${l.partition}`));
+        if (due.length === 0) return;
+        const offsets: TopicPartitionOffsetAndMetadata[] = due.map((l) => ({ topic: l.topic, partition: l.partition, offset: String(l.handled) }));
+        const upTo = due.map((l) => l.handled);
+        lastCommit = Date.now();
+        try {
+          await consumer.commitOffsets(offsets);
+          due.forEach((l, i) => (l.committed = upTo[i]!));
+        } catch (error) {
+          log.debug({ err: error }, 'Kafka offset commit failed; trying again in a moment');
+          if (!closing && !closed) commitSoon();
+        }
+      };
+      /** One commit at a time, at most one per COMMIT_INTERVAL_MS; none on the path of a fetch or a handler. */
+      const commitSoon = () => {
+        if (replay || commitTimer) return;
+        commitTimer = setTimeout(() => {
+          commitTimer = undefined;
+          committing = (committing ?? Promise.resolve()).then(commitHandled);
+        }, Math.max(0, lastCommit + COMMIT_INTERVAL_MS - Date.now()));
+      };
+
+      const resumeIfDrained = (lane: Lane) => {
+        if (lane.paused && lane.queue.length < LANE_LIMIT / 2) {
+          lane.paused = false;
+          consumer?.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+        }
+      };
+      /** Handles a lane's records in order until it is empty; a failure (no broker for a dead letter) is retried after a pause. */
+      const drain = (lane: Lane) => {
+        if (lane.running) return;
+        const topic = logical(lane.topic);
+        lane.running = (async () => {
+          while (lane.queue.length > 0 && !laneClosing(lane)) {
+            const records = lane.queue.splice(0);
+            lane.started = BigInt(records[records.length - 1]!.offset) + 1n;
+            resumeIfDrained(lane);
+            try {
+              const outcome = await deliverAll(
+                records,
+                subscribeOptions.group,
+                subscribeOptions,
+                retry,
+                {
+                  publish: (out) => bus.publish(out),
+                  // Leaving, or the partition moved: what is not handled is left to its next owner.
+                  isClosing: () => laneClosing(lane),
+                  onRetry: subscribeOptions.onRetry,
+                  onDeadLetter: subscribeOptions.onDeadLetter,
+                },
+                (handled) => {
+                  lane.handled = BigInt(handled[handled.length - 1]!.offset) + 1n;
+                  positions.set(`${topic}/${lane.partition}`, lane.handled);
+                  commitSoon();
+                },
+              );
+              if (outcome === 'aborted') {
+                // The partition moved or the subscription closes: what was not handled is
+                // forgotten here, and taken again from the last commit if it comes back.
+                lane.queue = [];
+                lane.started = lane.handled;
+                lane.next = lane.handled;
+              }
+            } catch (error) {
+              const waitMs = reportProblem(error);
+              // What was not handled goes back to the front, in order, and is tried again.
+              lane.queue.unshift(...records.filter((r) => BigInt(r.offset) >= lane.handled));
+              lane.started = lane.handled;
+              await Promise.race([sleep(waitMs), closingSignal]);
+            }
+          }
+        })().finally(() => {
+          lane.running = undefined;
+        });
+      };
+
+      /** A (re)join: lanes of partitions this member no longer owns stop; every lane drops what it had not started, which kafkajs fetches again from the last commit. */
+      const onAssignment = (assignment: Record<string, number[]>) => {
+        assigned = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}/${p}`)));
+        for (const lane of lanes.values()) {
+          lane.queue = [];
+          lane.next = lane.started;
+          lane.paused = false;
+        }
+        commitSoon();
+      };
 
       const newConsumer = () => {
         const c = kafka.consumer({
@@ -341,7 +473,8 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           // Retriable failures (a broker outage) restart the consumer; the rest (bad credentials) are ours to retry.
           retry: { ...CLIENT_RETRY, restartOnFailure: async () => true },
         });
-        c.on(c.events.GROUP_JOIN, () => {
+        c.on(c.events.GROUP_JOIN, ({ payload }) => {
+          onAssignment(payload.memberAssignment);
           consuming = true;
           if (lastProblem !== '') log.info(`Kafka consumer of group ${subscribeOptions.group} is consuming again`);
           lastProblem = '';
@@ -362,45 +495,27 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         await c.connect();
         await c.subscribe({ topics: topics.map(physical), fromBeginning });
         await c.run({
-          // Commits what eachBatch resolved, after each batch; a replay commits nothing.
-          autoCommit: !replay,
-          autoCommitInterval: COMMIT_INTERVAL_MS,
+          // The adapter commits what its lanes handled (commitHandled); kafkajs's own commit
+          // would take what was fetched, and waits for it before the next fetch.
+          autoCommit: false,
           eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
-          eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+          eachBatch: async ({ batch, resolveOffset, pause: pausePartition }) => {
+            const lane = laneOf(batch.topic, batch.partition);
             const topic = logical(batch.topic);
-            // A handler can wait out a long database outage: the member keeps heartbeating
-            // meanwhile so that the group does not evict it (kafkajs sends at most one per
-            // interval), and what was resolved before the slow record gets committed.
-            const beat = setInterval(() => {
-              void heartbeat().catch(() => undefined);
-              if (!replay) void commitOffsetsIfNecessary().catch(() => undefined);
-            }, HEARTBEAT_INTERVAL_MS);
-            try {
-              const records = batch.messages.map((message) => toRecord(topic, batch.partition, message));
-              await deliverAll(
-                records,
-                subscribeOptions.group,
-                subscribeOptions,
-                retry,
-                {
-                  publish: (out) => bus.publish(out),
-                  // Leaving, or the partition moved: what is not handled is not resolved; its next owner starts there.
-                  isClosing: () => closing || closed || !isRunning() || isStale(),
-                  onRetry: subscribeOptions.onRetry,
-                  onDeadLetter: subscribeOptions.onDeadLetter,
-                },
-                async (handled) => {
-                  const last = handled[handled.length - 1]!;
-                  resolveOffset(last.offset);
-                  positions.set(`${topic}/${batch.partition}`, BigInt(last.offset) + 1n);
-                  if (!replay) await commitOffsetsIfNecessary();
-                  await heartbeat(); // a rebalance shows here and ends the batch (what is resolved is committed)
-                },
-              );
-            } finally {
-              clearInterval(beat);
+            for (const message of batch.messages) {
+              if (BigInt(message.offset) < lane.next) continue; // taken before a rejoin
+              lane.queue.push(toRecord(topic, batch.partition, message));
             }
+            const last = batch.messages[batch.messages.length - 1];
+            if (last) {
+              lane.next = BigInt(last.offset) + 1n;
+              resolveOffset(last.offset); // kafkajs's fetch position, not a commit
+            }
+            if (lane.queue.length >= LANE_LIMIT && !lane.paused) {
+              lane.paused = true;
+              pausePartition();
+            }
+            drain(lane);
           },
         });
       };
@@ -431,8 +546,15 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           if (closing) return;
           closing = true;
           wake();
+          signalClosing();
           await started;
-          await consumer?.disconnect(); // waits for the batch in flight, which stops after its record
+          // Each lane stops after the record in flight; what they handled is committed while still a member.
+          await Promise.all([...lanes.values()].map((l) => l.running));
+          clearTimeout(commitTimer);
+          commitTimer = undefined;
+          await committing;
+          await commitHandled();
+          await consumer?.disconnect();
           subscriptions.delete(subscription);
           if (replay) await admin.deleteGroups([groupId]).catch(() => undefined);
         },
