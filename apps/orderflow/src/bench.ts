@@ -1,16 +1,15 @@
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
-import { type Bus, type BusRecord, type ServiceMigration, BEARER_SUBPROTOCOL, SERVICE_PORTS, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, openDatabase, requestDevToken, startDevIssuer } from '@orderflow/platform';
+import { type Bus, type BusRecord, type ServiceMigration, BEARER_SUBPROTOCOL, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, openDatabase, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
-import { startCluster } from './cluster.ts';
+import { startBenchSystem } from './bench-system.ts';
 import { cpuPerCompleted, watchCpu } from './process-cpu.ts';
 
 const HELP = `npm run bench -- [options]
@@ -270,57 +269,8 @@ process.exit(0);
 
 // ---- the system ----
 
-interface Target {
-  urls: Record<string, string>;
-  peakRssMiB(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** Every service in one child process (start.ts), which reports its URLs and peak memory over IPC. */
-async function startSingle(): Promise<Target> {
-  const freePorts = Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, '0']));
-  const child = fork(new URL('./start.ts', import.meta.url).pathname, [], {
-    execArgv: ['--max-semi-space-size=32', '--import', 'tsx'],
-    env: { ...process.env, ...freePorts, ...env, WEB_UI: 'off' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-    child.once('message', (message: { type: string; urls: Record<string, string> }) => resolve(message.urls));
-    child.once('exit', (code) => reject(new Error(`the system exited with code ${code} before it was ready`)));
-  });
-  return {
-    urls,
-    peakRssMiB: () =>
-      new Promise<number>((resolve) => {
-        child.once('message', (message: { maxRssKiB: number }) => resolve(message.maxRssKiB / 1024));
-        child.send({ type: 'stats' });
-      }),
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
-
-/** One process per service; peak memory is the sum of each one's high-water mark. */
-async function startMultiProcess(): Promise<Target> {
-  const cluster = await startCluster({ env: { ...env, WEB_UI: 'off' }, ports: 'free', output: () => undefined });
-  return {
-    urls: cluster.urls,
-    async peakRssMiB() {
-      let kib = 0;
-      for (const pid of Object.values(cluster.pids())) {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        kib += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      }
-      return kib / 1024;
-    },
-    stop: () => cluster.stop(),
-  };
-}
-
 async function runSystem() {
-  const target = processes === 'cluster' ? await startMultiProcess() : await startSingle();
+  const target = await startBenchSystem(processes === 'cluster' ? 'cluster' : 'single', env);
   const { urls } = target;
   const issuerUrl = issuer!.url;
   const operatorToken = await requestDevToken(issuerUrl, { role: 'operator' });
