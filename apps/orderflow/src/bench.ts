@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,8 @@ import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
 import { type Bus, type BusRecord, type ServiceMigration, BEARER_SUBPROTOCOL, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, openDatabase, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
-import { startBenchSystem } from './bench-system.ts';
+import { callSystem, startBenchSystem } from './bench-system.ts';
+import { runHistoryBenchmark } from './history-bench.ts';
 import { cpuPerCompleted, watchCpu } from './process-cpu.ts';
 
 const HELP = `npm run bench -- [options]
@@ -39,6 +39,12 @@ completed order, over its own processes, the broker's and PostgreSQL's.
   --baseline K    a hop chain instead of the system: raw (the broker alone; --baseline
                   with no value means raw) or durable (each hop first commits one row
                   to its database: a SQLite file, or PostgreSQL with --database postgres)
+  --history N     instead of load: give the system N orders of history (their events
+                  written into the log; embedded or nats), then measure restart to all
+                  ready, memory after it, GET /status (first page, filtered), GET
+                  /status/:id, /ws connect-to-snapshot and the projection's rebuild
+  --history-via-services
+                  with --history: place the N orders through the API instead (slow)
   --hops H        hops in the chain (default 5, as an order's critical path:
                   OrderCreated, InventoryConfirmed, PaymentCompleted, Shipped, OrderCompleted)
 
@@ -66,6 +72,8 @@ const { values } = parseArgs({
     memory: { type: 'boolean', default: false },
     baseline: { type: 'string' },
     hops: { type: 'string', default: '5' },
+    history: { type: 'string' },
+    'history-via-services': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -93,6 +101,12 @@ const duration = Number(values.duration);
 const concurrency = Number(values.concurrency);
 const warmup = Number(values.warmup);
 const hops = Number(values.hops);
+const historyOrders = values.history === undefined ? undefined : Number(values.history);
+if (historyOrders !== undefined && !(Number.isInteger(historyOrders) && historyOrders > 0)) fail(`--history must be a whole number of orders above 0, not ${values.history}`);
+if (historyOrders !== undefined && baseline) fail('--history measures the system: leave out --baseline');
+if (historyOrders !== undefined && values.memory) fail('--history restarts the system, which keeps nothing with --memory');
+if (historyOrders !== undefined && broker === 'kafka' && !values['history-via-services']) fail('--history writes into the embedded broker or NATS: with --broker kafka add --history-via-services');
+if (values['history-via-services'] && historyOrders === undefined) fail('--history-via-services needs --history N');
 
 // ---- what the run uses: a broker scope and a database of its own, removed at the end ----
 
@@ -183,26 +197,6 @@ const finished = (key: string) =>
   });
 const finish = (key: string) => finishers.get(key)?.();
 
-/**
- * POST over a keep-alive connection with node:http: about half the CPU of fetch per
- * request, which matters because this client shares the machine with the system it measures.
- */
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 });
-function postJson(url: string, body: string, token: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` };
-    const req = httpRequest(url, { method: 'POST', agent: keepAlive, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function drive(seconds: number, placeOne: () => Promise<void>): Promise<void> {
   const until = performance.now() + seconds * 1000;
   if (rate > 0) {
@@ -253,6 +247,20 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
     notCompletedInTime: awaiting(),
     cpuMsPerOrder,
   };
+}
+
+if (historyOrders !== undefined) {
+  const report = await runHistoryBenchmark({
+    processes: processes === 'cluster' ? 'cluster' : 'single',
+    env,
+    issuerUrl: issuer!.url,
+    orders: historyOrders,
+    viaServices: values['history-via-services'],
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`\n${JSON.stringify({ setup: `${broker} broker, ${processes === 'cluster' ? 'one process per service' : 'one process'}, ${database === 'postgres' ? 'PostgreSQL' : 'file SQLite'}`, ...report }, null, 2)}\n`);
+  await cleanup();
+  process.exit(0);
 }
 
 const mode = rate > 0 ? `${rate}/s` : `as fast as possible, ${concurrency} orders in flight (each worker waits for its order to end)`;
@@ -315,7 +323,7 @@ async function runSystem() {
     const customer = customers[seq++ % CUSTOMERS]!;
     const body = JSON.stringify({ customerId: customer.customerId, items: [{ productId: `product-${1 + (seq % 3)}`, quantity: 1 }] });
     try {
-      const response = await postJson(`${urls.order}/orders`, body, customer.token);
+      const response = await callSystem('POST', `${urls.order}/orders`, customer.token, body);
       const result = JSON.parse(response.body) as { orderId?: string };
       if (response.status !== 202 || !result.orderId) refused++;
       else if (completedEarly.has(result.orderId)) {
