@@ -250,7 +250,7 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
 }
 
 if (historyOrders !== undefined) {
-  const report = await runHistoryBenchmark({
+  const { sample: _checked, ...report } = await runHistoryBenchmark({
     processes: processes === 'cluster' ? 'cluster' : 'single',
     env,
     issuerUrl: issuer!.url,

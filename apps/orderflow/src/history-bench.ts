@@ -91,6 +91,8 @@ export async function runHistoryBenchmark(options: HistoryBenchOptions) {
       rebuild,
       checks,
       node: process.version,
+      /** The orders the checks looked at, and how each ended (not printed). */
+      sample: history.sample,
     };
   } finally {
     await system.stop();
