@@ -36,7 +36,9 @@ const PAGE = 50;
 const Placed = z.object({ orderId: z.string() });
 const StatusOfOrder = z.object({ status: OrderStatus });
 const Stats = z.object({ countsByStatus: z.record(z.string(), z.number()) });
+const RebuildStarted = z.object({ generation: z.number() });
 const RebuildProgress = z.object({
+  generation: z.number().optional(),
   state: z.enum(['idle', 'running', 'done', 'failed']),
   eventsProjected: z.number().optional(),
   eventsPerSecond: z.number().nullish(),
@@ -54,10 +56,15 @@ export async function runHistoryBenchmark(options: HistoryBenchOptions) {
   log('first start with the history (the status service catches up on it)');
   let startedAt = performance.now();
   let system = await startBenchSystem(options.processes, options.env, START_TIMEOUT_MS);
-  await waitUntilAllReady(system.urls, START_TIMEOUT_MS);
-  const firstStartSeconds = (performance.now() - startedAt) / 1000;
-  const projectedAtFirstStart = await statusEventsProjected(system.urls.status!, operatorToken);
-  await system.stop();
+  let firstStartSeconds: number;
+  let projectedAtFirstStart: number;
+  try {
+    await waitUntilAllReady(system.urls, START_TIMEOUT_MS);
+    firstStartSeconds = (performance.now() - startedAt) / 1000;
+    projectedAtFirstStart = await statusEventsProjected(system.urls.status!, operatorToken);
+  } finally {
+    await system.stop();
+  }
 
   log('restart');
   startedAt = performance.now();
@@ -183,13 +190,15 @@ async function measureRebuild(status: string, operatorToken: string, firstStart:
       eventsPerSecond: Math.round(firstStart.projectedAtFirstStart / firstStart.firstStartSeconds),
     };
   }
-  if (started.status !== 202) throw new Error(`POST /projection/rebuild answered ${started.status}: ${started.body}`);
+  const generation = parsed(RebuildStarted, started)?.generation;
+  if (started.status !== 202 || generation === undefined) throw new Error(`POST /projection/rebuild answered ${started.status}: ${started.body}`);
   const deadline = performance.now() + START_TIMEOUT_MS;
   for (;;) {
     const answer = await getJson(`${status}/projection/rebuild`, operatorToken);
     const progress = parsed(RebuildProgress, answer);
     if (!progress) throw new Error(`GET /projection/rebuild answered ${answer.status}: ${answer.body.slice(0, 200)}`);
-    if (progress.state === 'done' || progress.state === 'failed') {
+    // The answer may still be about an earlier generation for a moment.
+    if ((progress.generation ?? generation) === generation && (progress.state === 'done' || progress.state === 'failed')) {
       const seconds = progress.startedAt && progress.finishedAt ? (Date.parse(progress.finishedAt) - Date.parse(progress.startedAt)) / 1000 : Number.NaN;
       const events = progress.eventsProjected ?? Number.NaN;
       return {

@@ -13,6 +13,12 @@ export const HANDLED_BY_GROUPS = ['order', 'inventory', 'payment', 'shipping', '
 
 /** Orders written per bus.publish: one SQLite transaction on the embedded broker. */
 const CHUNK_ORDERS = 5_000;
+/**
+ * Publishes in flight at once. NATS acknowledges each record, one after another per
+ * partition within a publish: several chunks at once keep more of them on the way. Safe
+ * for the order of each key, since an order's events are all in one chunk.
+ */
+const CHUNKS_IN_FLIGHT = 4;
 /** Every event of the first orders is parsed with its contract schema, then one order in this many. */
 const VALIDATE_FIRST = 1_000;
 const VALIDATE_EVERY = 100;
@@ -52,6 +58,7 @@ export async function seedHistory(config: Config, count: number, onProgress?: (w
     await bus.publish(restocks);
     events += restocks.length;
     const firstAt = Date.now() - count * ORDER_SPACING_MS;
+    const inFlight = new Set<Promise<void>>();
     for (let from = 0; from < count; from += CHUNK_ORDERS) {
       const chunk: BusMessage[] = [];
       for (let index = from; index < Math.min(count, from + CHUNK_ORDERS); index++) {
@@ -61,10 +68,16 @@ export async function seedHistory(config: Config, count: number, onProgress?: (w
         if (index % sampleEvery === 0) sample.push({ orderId: order.orderId, outcome: order.outcome });
         chunk.push(...order.messages);
       }
-      await bus.publish(chunk);
-      events += chunk.length;
-      onProgress?.(Math.min(count, from + CHUNK_ORDERS));
+      const written = Math.min(count, from + CHUNK_ORDERS);
+      const publishing = bus.publish(chunk).then(() => {
+        events += chunk.length;
+        onProgress?.(written);
+      });
+      inFlight.add(publishing);
+      void publishing.finally(() => inFlight.delete(publishing)).catch(() => undefined);
+      if (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
     if (config.bus.kind === 'nats') {
       // A new durable group with fromBeginning false starts after the last record (JetStream's
       // DeliverPolicy.New) and an existing one keeps its position: the services' groups then read on from there.
