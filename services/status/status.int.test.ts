@@ -121,8 +121,10 @@ describe('status service', () => {
   });
 
   it('lists orders with a status filter, and rejects a bad one', async () => {
-    expect((await getJson('/status?status=COMPLETED')).body).toMatchObject({ total: 1, limit: 50, offset: 0, items: [{ orderId: 'order-done' }] });
-    expect((await getJson('/status?status=PAID')).body).toMatchObject({ total: 0, items: [] });
+    expect((await getJson('/status?status=COMPLETED&limit=50')).body).toMatchObject({ limit: 50, nextCursor: null, items: [{ orderId: 'order-done' }] });
+    expect((await getJson('/status?status=PAID')).body).toEqual({ limit: 50, nextCursor: null, items: [] });
+    expect((await getJson('/status?customerId=customer-1')).body).toMatchObject({ items: [{ orderId: 'order-done' }] });
+    expect((await getJson('/status?customerId=customer-2')).body).toMatchObject({ items: [] });
     expect((await getJson('/status?status=NOPE')).status).toBe(400);
   });
 

@@ -165,6 +165,30 @@ describe('web UI', () => {
     expect(await stillSameDocument(page)).toBe(true);
   });
 
+  it('lists the newest orders first and pages back through older ones on demand', async () => {
+    // More orders than one page (50), each customer well under the per-customer rate limit.
+    const placed = [];
+    for (let i = 0; i < 55; i++) placed.push(await placeOrderApi(t.system.urls.order!, [{ productId: 'product-1', quantity: 1 }], `pager-${i % 5}`));
+    await page.goto(ui('/'));
+    const rows = page.getByTestId('order-row');
+    await page.locator(`[data-testid="order-row"][data-order-id="${placed.at(-1)!.orderId}"]`).waitFor();
+    const older = page.getByTestId('older-orders');
+    await older.waitFor();
+    await poll(() => rows.count()).toBeLessThan(placed.length + 1);
+    const totalShown = async () => Number(await page.getByTestId('stat-total').textContent());
+    await poll(totalShown).toBeGreaterThanOrEqual(placed.length);
+    const total = await totalShown();
+    await shot(page, 'dashboard-first-page');
+    while (await older.isVisible()) {
+      const before = await rows.count();
+      await older.click();
+      await poll(() => rows.count()).toBeGreaterThan(before);
+    }
+    await shot(page, 'dashboard-older-orders');
+    expect(await rows.count()).toBe(total);
+    await page.locator(`[data-testid="order-row"][data-order-id="${placed[0]!.orderId}"]`).waitFor();
+  });
+
   it('cancels an order while it can still be cancelled', async () => {
     await page.goto(ui('/orders/new'));
     await page.getByLabel('Quantity of Elite Device').fill('1');
@@ -177,6 +201,19 @@ describe('web UI', () => {
       expect.arrayContaining([expect.stringContaining('OrderCancelled')]),
     );
     await shot(page, 'tracking-cancelled');
+  });
+
+  it('discards a dead letter: it is marked discarded, offers no replay, and the order is left as it was', async () => {
+    const { orderId } = await placeOrderApi(t.system.urls.order!, [{ productId: 'FAIL', quantity: 1 }]);
+    await page.goto(ui('/operations'));
+    const letter = page.getByTestId('dead-letter').filter({ hasText: orderId });
+    await letter.waitFor({ timeout: 20_000 });
+    await letter.getByRole('button', { name: /^Discard/ }).click();
+    await poll(() => page.getByTestId('replay-notice').textContent()).toContain('discarded');
+    await poll(() => letter.getAttribute('data-discarded')).toBe('true');
+    expect(await letter.getByRole('button', { name: /^Replay/ }).count()).toBe(0);
+    await page.goto(ui(`/orders/${orderId}`));
+    await page.locator('[data-testid="order-status"][data-status="PENDING"]').waitFor();
   });
 
   it('lists a dead letter and replays it once the failure injection is switched off', async () => {

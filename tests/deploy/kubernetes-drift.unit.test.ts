@@ -185,11 +185,11 @@ describe('Kubernetes manifests match the code', () => {
     for (const topic of topics) {
       expect(topic.spec.partitions, String(topic.spec.topicName)).toBe(config.partitions);
       expect(topic.spec.replicas).toBe(config.bus.kind === 'kafka' ? config.bus.replicationFactor : undefined);
-      // As kafka-bus.ts creates them: the log is kept forever.
-      expect((topic.spec.config as JsonObject)['retention.ms']).toBe(-1);
+      // As kafka-bus.ts creates them: BROKER_RETENTION, unset: the log is kept forever.
+      expect((topic.spec.config as JsonObject)['retention.ms']).toBe(config.retention.brokerMs ?? -1);
       expect((topic.metadata as JsonObject).labels).toMatchObject({ 'strimzi.io/cluster': 'orderflow' });
     }
-    expect(readText(join(ROOT, 'packages/platform/src/bus/kafka-bus.ts'))).toMatch(/name: 'retention\.ms', value: '-1'/);
+    expect(readText(join(ROOT, 'packages/platform/src/bus/kafka-bus.ts'))).toMatch(/name: 'retention\.ms', value: String\(options\.retentionMs \?\? -1\)/);
     const pool = named(base, 'KafkaNodePool', 'dual-role');
     expect((pool.metadata as JsonObject).labels).toMatchObject({ 'strimzi.io/cluster': 'orderflow' });
     expect(pool.spec.replicas).toBe(1);

@@ -120,6 +120,7 @@ describe(`authorization in production mode (${sagaMode})`, () => {
     for (const [service, base] of Object.entries(u)) {
       rows.push([`GET ${service} /admin/dead-letters`, (who) => status(`${base}/admin/dead-letters`, who), OPERATORS_ONLY]);
       rows.push([`POST ${service} /admin/dead-letters/:id/replay`, (who) => status(`${base}/admin/dead-letters/999999/replay`, who, { method: 'POST' }), [401, 403, 403, 404]]);
+      rows.push([`POST ${service} /admin/dead-letters/:id/discard`, (who) => status(`${base}/admin/dead-letters/999999/discard`, who, { method: 'POST' }), [401, 403, 403, 404]]);
     }
     if (sagaMode === 'orchestration') {
       rows.push(['GET /sagas', (who) => status(`${u.orchestrator}/sagas`, who), OPERATORS_ONLY]);

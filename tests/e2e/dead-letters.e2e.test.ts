@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestSystem, eventually, placeOrder, request, sagaMode, sleep, startTestSystem, waitForView } from './harness.ts';
 
 interface DeadLetterList {
-  items: { id: number; topic: string; consumerGroup: string; attempts: number; error: string; replayedAt: string | null; key: string }[];
+  items: { id: number; topic: string; consumerGroup: string; attempts: number; error: string; replayedAt: string | null; discardedAt: string | null; key: string }[];
 }
 
 /** Orchestration: a step unanswered for this long is sent again (2 more times), then failed; short, so the test outlives it. */
@@ -74,6 +74,9 @@ describe('dead letters (document 002)', () => {
     const twice = await request(`${t.urls.inventory}/admin/dead-letters/${dead.id}/replay`, { method: 'POST' });
     expect(twice.status).toBe(409);
     expect(twice.body.error).toBe('ALREADY_REPLAYED');
+    const discardReplayed = await request(`${t.urls.inventory}/admin/dead-letters/${dead.id}/discard`, { method: 'POST' });
+    expect(discardReplayed.status).toBe(409);
+    expect(discardReplayed.body.error).toBe('ALREADY_REPLAYED');
   });
 
   it('an unparseable record goes to the dead-letter topic at once', async () => {
@@ -84,5 +87,16 @@ describe('dead letters (document 002)', () => {
     }, 'the unparseable record in the order service dead letters');
     expect(dead.attempts).toBe(1);
     expect(dead.error).toContain('not JSON');
+
+    // Nothing can handle it: the operator discards it, which resolves it (kept INBOX_RETENTION more, then deleted).
+    const discarded = await request(`${t.urls.order}/admin/dead-letters/${dead.id}/discard`, { method: 'POST' });
+    expect(discarded.status).toBe(200);
+    expect(discarded.body).toEqual({ discarded: true, id: dead.id });
+    const listed = (await request<DeadLetterList>(`${t.urls.order}/admin/dead-letters`)).body.items.find((d) => d.id === dead.id);
+    expect(listed?.discardedAt).toEqual(expect.any(String));
+    const replayDiscarded = await request(`${t.urls.order}/admin/dead-letters/${dead.id}/replay`, { method: 'POST' });
+    expect(replayDiscarded.status).toBe(409);
+    expect(replayDiscarded.body.error).toBe('ALREADY_DISCARDED');
+    expect((await request(`${t.urls.order}/admin/dead-letters/999999/discard`, { method: 'POST' })).status).toBe(404);
   });
 });

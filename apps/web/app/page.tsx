@@ -1,7 +1,7 @@
 'use client';
 
 import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Card } from '@/components/card';
 import { ConnectionIndicator } from '@/components/connection-indicator';
 import { OrdersChart } from '@/components/orders-chart';
@@ -15,6 +15,13 @@ import { useCatalogOrder, useProductName } from '@/lib/runtime-config';
 import { FAILED, IN_PROGRESS, ORDER_STATUSES, type OrderStats, type OrderView, type Product } from '@/lib/types';
 import { useDebounced, useInterval } from '@/lib/use-interval';
 import { useStatusSocket } from '@/lib/use-status-socket';
+
+/** One page of GET /status: newest first; nextCursor continues with older orders. */
+interface OrderPage {
+  items: OrderView[];
+  nextCursor: string | null;
+}
+const PAGE_SIZE = 50;
 
 export default function DashboardPage() {
   return (
@@ -34,10 +41,28 @@ function Dashboard() {
   const [now, setNow] = useState(() => Date.now());
   const [problem, setProblem] = useState<string | null>(null);
 
+  // Where "older orders" continues: the end of the oldest page loaded so far (null: nothing older).
+  const [olderCursor, setOlderCursor] = useState<string | null>(null);
+  const pagedBack = useRef(false);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+
+  /** The newest page; older pages are loaded on demand, a page at a time (the service pages by keyset). */
   const loadOrders = useCallback(async () => {
-    const result = await callService<{ items: OrderView[] }>('status', '/status?limit=500');
-    if (result.ok) setOrders((current) => mergeOrders(current, result.body.items));
+    const result = await callService<OrderPage>('status', `/status?limit=${PAGE_SIZE}`);
+    if (!result.ok) return;
+    setOrders((current) => mergeOrders(current, result.body.items));
+    if (!pagedBack.current) setOlderCursor(result.body.nextCursor);
   }, []);
+  const loadOlder = useCallback(async () => {
+    if (!olderCursor) return;
+    setLoadingOlder(true);
+    const result = await callService<OrderPage>('status', `/status?limit=${PAGE_SIZE}&before=${encodeURIComponent(olderCursor)}`);
+    setLoadingOlder(false);
+    if (!result.ok) return;
+    pagedBack.current = true;
+    setOrders((current) => mergeOrders(current, result.body.items));
+    setOlderCursor(result.body.nextCursor);
+  }, [olderCursor]);
   const loadStats = useCallback(async () => {
     const result = await callService<OrderStats>('status', '/stats');
     if (result.ok) setStats(result.body);
@@ -64,7 +89,7 @@ function Dashboard() {
       setOrders((current) => mergeOrders(current, [order]));
       refreshFigures();
     },
-    // Catch up on whatever changed while disconnected (the socket's snapshot covers only the latest 200).
+    // Catch up on whatever changed while disconnected (the socket's snapshot covers only the latest 50).
     onOpen: () => {
       void loadOrders();
       refreshFigures();
@@ -160,7 +185,7 @@ function Dashboard() {
         )}
       </Card>
 
-      <Card title={`${t('allOrders')} (${sorted.length})`}>
+      <Card title={`${t('allOrders')} (${sorted.length}${stats && stats.totalOrders > sorted.length ? ` / ${stats.totalOrders}` : ''})`}>
         {sorted.length === 0 ? (
           <p className="text-sm text-slate-600">
             {t('noOrders')}{' '}
@@ -200,6 +225,19 @@ function Dashboard() {
                 ))}
               </tbody>
             </table>
+            {olderCursor && (
+              <div className="px-4 pt-3">
+                <button
+                  type="button"
+                  onClick={() => void loadOlder()}
+                  disabled={loadingOlder}
+                  data-testid="older-orders"
+                  className="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50 disabled:opacity-50"
+                >
+                  {loadingOlder ? t('loading') : t('olderOrders')}
+                </button>
+              </div>
+            )}
           </div>
         )}
       </Card>

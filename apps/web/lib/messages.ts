@@ -43,6 +43,7 @@ const en = {
   price: 'Price',
   stock: 'In stock',
   allOrders: 'Orders',
+  olderOrders: 'Older orders',
   noOrders: 'No orders yet.',
   createFirst: 'Place the first order',
   order: 'Order',
@@ -103,6 +104,9 @@ const en = {
   replayed: 'Replayed',
   replayedAt: 'Replayed {at}',
   replayOk: 'Dead letter {id} of {service} replayed.',
+  discard: 'Discard',
+  discardedAt: 'Discarded {at}',
+  discardOk: 'Dead letter {id} of {service} discarded: it will not be handled.',
   unavailable: '{service} is not reachable',
 } as const;
 
@@ -151,6 +155,7 @@ const ja: Record<MessageKey, string> = {
   price: '価格',
   stock: '在庫',
   allOrders: '注文一覧',
+  olderOrders: 'さらに古い注文',
   noOrders: 'まだ注文はありません。',
   createFirst: '最初の注文をする',
   order: '注文',
@@ -211,6 +216,9 @@ const ja: Record<MessageKey, string> = {
   replayed: '再実行済み',
   replayedAt: '{at} に再実行',
   replayOk: '{service} のデッドレター {id} を再実行しました。',
+  discard: '破棄',
+  discardedAt: '{at} に破棄',
+  discardOk: '{service} のデッドレター {id} を破棄しました（処理されません）。',
   unavailable: '{service} に接続できません',
 };
 

@@ -2,7 +2,7 @@ import { SERVICE_PORTS } from '@orderflow/contracts/services';
 
 /** Failure injection and dead letters: every service that consumes messages has them (the services allow operators only). */
 const OPERATIONS_ROUTES = ['GET /admin/failure-injection', 'PUT /admin/failure-injection'] as const;
-const DEAD_LETTER_ROUTES = ['GET /admin/dead-letters', 'POST /admin/dead-letters/:id/replay'] as const;
+const DEAD_LETTER_ROUTES = ['GET /admin/dead-letters', 'POST /admin/dead-letters/:id/replay', 'POST /admin/dead-letters/:id/discard'] as const;
 
 /**
  * Each service the UI reaches: the variable that says where it is (read at run time, server

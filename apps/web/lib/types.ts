@@ -46,6 +46,7 @@ export interface DeadLetter {
   attempts: number;
   failedAt: string;
   replayedAt: string | null;
+  discardedAt: string | null;
 }
 
 export interface ApiIssue {

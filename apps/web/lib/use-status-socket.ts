@@ -65,6 +65,7 @@ export function useStatusSocket(path: string, handlers: { onOrder(order: OrderVi
         } catch {
           return;
         }
+        // A `snapshot` message ends the first orders of `/ws` and carries the cursor for older ones: callers page through GET /status instead.
         if (message.type === 'order_update') handlersRef.current.onOrder(message.order);
         else if (message.type === 'ping') current.send(JSON.stringify({ type: 'pong' }));
       };

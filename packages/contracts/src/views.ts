@@ -51,6 +51,8 @@ export type InventoryLevelView = z.infer<typeof InventoryLevelView>;
 /** Messages on the status WebSocket (SSE uses the same payloads as named events). */
 export type StatusSocketMessage =
   | { type: 'order_update'; order: OrderView }
+  /** After the snapshot's order_update messages: where GET /status?before= pages back from them (null: nothing older). */
+  | { type: 'snapshot'; count: number; nextCursor: string | null }
   | { type: 'error'; message: string }
   | { type: 'ping' }
   | { type: 'pong' };

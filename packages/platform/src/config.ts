@@ -15,6 +15,33 @@ const brokerList = unsetIfBlank(
     .optional(),
 );
 
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const HOUR_MS = 3_600_000;
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const DURATION_RULE = 'must be a duration: a whole number and a unit (ms, s, m, h, d), e.g. 7d or 36h';
+/** A duration such as 7d, 36h, 90m or 500ms, in milliseconds. */
+const durationMs = z
+  .string()
+  .trim()
+  .regex(DURATION, DURATION_RULE)
+  .transform((v) => {
+    const [, amount, unit] = DURATION.exec(v) ?? [];
+    return Number(amount) * (DURATION_UNIT_MS[unit ?? ''] ?? Number.NaN);
+  });
+/** `forever` (keep everything) or a duration; undefined stands for forever. */
+const retentionMs = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (v === 'forever') return undefined;
+    const parsed = durationMs.safeParse(v);
+    if (parsed.success && parsed.data > 0) return parsed.data;
+    ctx.addIssue({ code: 'custom', message: `must be forever or a duration above zero: a whole number and a unit (ms, s, m, h, d), e.g. 30d` });
+    return z.NEVER;
+  });
+/** The shortest INBOX_RETENTION: live redeliveries come within seconds, and an hour leaves room for a slow catch-up. */
+const MIN_INBOX_RETENTION_MS = HOUR_MS;
+
 const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
@@ -31,6 +58,9 @@ const EnvSchema = z.object({
   SAGA_STEP_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   SAGA_STEP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   SHIPPING_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  // Retention (README "Retention"): how long an inbox row (and a resolved dead letter) is kept, and the broker's log.
+  INBOX_RETENTION: unsetIfBlank(durationMs.pipe(z.number().min(MIN_INBOX_RETENTION_MS, 'must be at least 1h: a redelivery can come that late')).default(7 * 24 * HOUR_MS)),
+  BROKER_RETENTION: unsetIfBlank(retentionMs.optional()),
   // PostgreSQL instead of the embedded SQLite databases; an empty value means unset.
   DATABASE_URL: z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -106,6 +136,7 @@ export interface Config {
   sagaStepTimeoutMs: number;
   /** Orchestration: sends of one step before the saga gives up and compensates. */
   sagaStepMaxAttempts: number;
+  retention: RetentionSettings;
   /** PostgreSQL when url is set (one schema per service), else SQLite files in dataDir. */
   database: { url: string | undefined; poolSize: number };
   bus: BusSettings;
@@ -143,6 +174,14 @@ export interface AuthSettings {
   docsAccess: RouteAccessSetting;
   /** Where `npm start` runs the development issuer when AUTH_ISSUER is unset. */
   devIssuerPort: number;
+}
+
+/** How long what the system has done is kept (README "Retention"). */
+export interface RetentionSettings {
+  /** An inbox row, after its event was handled; a dead letter, after it was replayed or discarded. */
+  inboxMs: number;
+  /** The broker's log: records older than this are deleted (the embedded broker), or the topics are created so; undefined: forever. */
+  brokerMs: number | undefined;
 }
 
 /** What one client may ask of a service (README "Limits and bad input"). */
@@ -232,6 +271,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sagaMode: e.SAGA_MODE,
     sagaStepTimeoutMs: e.SAGA_STEP_TIMEOUT_MS,
     sagaStepMaxAttempts: e.SAGA_STEP_MAX_ATTEMPTS,
+    retention: { inboxMs: e.INBOX_RETENTION, brokerMs: e.BROKER_RETENTION },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE },
     bus,
     limits: {

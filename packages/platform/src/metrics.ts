@@ -7,6 +7,8 @@ export interface ServiceMetrics {
   eventsProcessed: Counter<'group' | 'event_type' | 'outcome'>;
   deadLetters: Counter<'group' | 'topic'>;
   eventsPublished: Counter<never>;
+  /** Rows the retention sweep deleted: expired inbox rows, resolved dead letters. */
+  retentionDeleted: Counter<'table'>;
   ordersByStatus: Gauge<'status'>;
   consumerLag: Gauge<'group' | 'topic' | 'partition'>;
   /** Reports a consumer group's lag at every scrape. */
@@ -46,6 +48,12 @@ export function createServiceMetrics(service: string): ServiceMetrics {
     eventsPublished: new Counter({
       name: 'orderflow_outbox_published_total',
       help: 'Events moved from the outbox to the broker',
+      registers: [registry],
+    }),
+    retentionDeleted: new Counter({
+      name: 'orderflow_retention_deleted_total',
+      help: 'Rows deleted by the retention sweep (table: inbox or dead_letters)',
+      labelNames: ['table'],
       registers: [registry],
     }),
     ordersByStatus: new Gauge({

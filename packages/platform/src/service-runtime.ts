@@ -13,6 +13,7 @@ import type { PlatformTables } from './database/platform-tables.ts';
 import { type Clock, type EventFactory, createEventFactory, systemClock } from './messaging/event-factory.ts';
 import { type EventConsumer, type EventHandlers, consumeEvents } from './messaging/event-consumer.ts';
 import { type OutboxRelay, startOutboxRelay } from './messaging/outbox.ts';
+import { startRetentionSweeper } from './messaging/retention.ts';
 import { type ServiceMetrics, createServiceMetrics } from './metrics.ts';
 
 /** Everything a service's wiring needs: its database, the bus, the outbox relay, logs and metrics. */
@@ -30,7 +31,7 @@ export interface ServiceRuntime<Schema> {
   consumers: EventConsumer[];
   consume(group: string, handlers: EventHandlers<Schema>): Promise<EventConsumer>;
   readiness(): Promise<Record<string, boolean>>;
-  /** Stops consuming (records in flight finish and commit), drains the outbox, closes the database. */
+  /** Stops the retention sweep and consuming (records in flight finish and commit), drains the outbox, closes the database. */
   stop(): Promise<void>;
 }
 
@@ -63,6 +64,14 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
     isStopping: () => stopping,
     logger,
   });
+  const sweeper = startRetentionSweeper(db as unknown as Kysely<PlatformTables>, logger, {
+    retentionMs: options.config.retention.inboxMs,
+    caughtUp: () => allCaughtUp(consumers),
+    onDeleted: ({ inbox, deadLetters }) => {
+      metrics.retentionDeleted.inc({ table: 'inbox' }, inbox);
+      metrics.retentionDeleted.inc({ table: 'dead_letters' }, deadLetters);
+    },
+  });
   const runtime: ServiceRuntime<Schema> = {
     service: options.service,
     config: options.config,
@@ -94,6 +103,7 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
     },
     async stop() {
       stopping = true;
+      await sweeper.stop();
       await Promise.all(consumers.map((c) => c.subscription.close()));
       await relay.drain().catch(() => undefined);
       await relay.stop();
@@ -101,6 +111,15 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
     },
   };
   return runtime;
+}
+
+/** Resolves once every consumer, those subscribed meanwhile included, has handled what its broker had for it at subscribe time. */
+async function allCaughtUp(consumers: readonly EventConsumer[]): Promise<void> {
+  for (let done = 0; done < consumers.length; ) {
+    const subscribed = consumers.length;
+    await Promise.all(consumers.slice(done).map((c) => c.subscription.caughtUp()));
+    done = subscribed;
+  }
 }
 
 /**
@@ -156,16 +175,17 @@ export function createBus(config: Config, logger?: Logger): Bus {
         clientId: settings.clientId,
         prefix: settings.prefix,
         replicationFactor: settings.replicationFactor,
+        retentionMs: config.retention.brokerMs,
         ssl: settings.ssl,
         sasl: settings.sasl,
         partitions: config.partitions,
         ...(logger ? { logger } : {}),
       });
     case 'nats':
-      return createNatsBus({ url: settings.url, streamPrefix: settings.streamPrefix, partitions: config.partitions });
+      return createNatsBus({ url: settings.url, streamPrefix: settings.streamPrefix, partitions: config.partitions, retentionMs: config.retention.brokerMs });
     case 'embedded': {
       const file = config.dataDir === ':memory:' ? ':memory:' : join(config.dataDir, 'broker.db');
-      return createEmbeddedBus({ file, partitions: config.partitions });
+      return createEmbeddedBus({ file, partitions: config.partitions, retentionMs: config.retention.brokerMs });
     }
   }
 }

@@ -1,7 +1,10 @@
 import type { OrderStatus, OrderView } from '@orderflow/contracts';
 import { describe, expect, it } from 'vitest';
 import { emptyOrderView } from './order-projection.ts';
-import { STATS_WINDOW_MINUTES, summarize } from './order-stats.ts';
+import { STATS_WINDOW_MINUTES, statsFrom, tallyChanges } from './order-stats.ts';
+
+/** The figures of these orders, each counted as new. */
+const summarize = (views: readonly OrderView[], now: Date) => statsFrom(tallyChanges(views.map((view) => [undefined, view] as const)), now);
 
 const NOW = new Date('2025-03-01T10:30:45.000Z');
 let n = 0;
@@ -66,5 +69,24 @@ describe('summarize', () => {
       { currency: 'EUR', amount: 500 },
       { currency: 'USD', amount: 7998 },
     ]);
+  });
+
+  it('a changed order moves between the sums: its view before is taken out, its view after added', () => {
+    const pending = order('PENDING', '2025-03-01T10:30:01.000Z', 2999);
+    const paid = { ...pending, status: 'PAID' as const };
+    const completed = { ...pending, status: 'COMPLETED' as const };
+    const stats = statsFrom(tallyChanges([[undefined, pending], [pending, paid], [paid, completed]]), NOW);
+    expect(stats.countsByStatus).toMatchObject({ PENDING: 0, PAID: 0, COMPLETED: 1 });
+    expect(stats.totalOrders).toBe(1);
+    expect(stats.ordersPerMinute.at(-1)?.count).toBe(1);
+    expect(stats.revenue).toEqual([{ currency: 'USD', amount: 2999 }]);
+  });
+
+  it('an order whose OrderCreated arrives late moves into its creation minute then', () => {
+    const early = order('PAID', null);
+    const created = { ...early, createdAt: '2025-03-01T10:29:10.000Z' };
+    const tally = tallyChanges([[undefined, early], [early, created]]);
+    expect([...tally.ordersByMinute]).toEqual([[Date.parse('2025-03-01T10:29:00.000Z'), 1]]);
+    expect([...tally.countsByStatus]).toEqual([['PAID', 1]]);
   });
 });

@@ -1,11 +1,14 @@
 import type { OrderView } from '@orderflow/contracts';
 import { ApiError, type Caller, type HttpRequest, mayAccessOrder } from '@orderflow/platform';
 import type { IncomingMessage } from 'node:http';
-import type { ReadModel } from '../store/read-model.ts';
+import type { Projection } from '../handlers/project-events.ts';
+import type { ReadModelQueries } from '../store/read-model.ts';
+import { encodeCursor } from './routes.ts';
 
 /** What the WebSocket and SSE routes share: which orders a client sees, how many may watch, how often to keep them alive. */
 export interface LiveUpdateOptions {
-  readModel: ReadModel;
+  queries: ReadModelQueries;
+  projection: Pick<Projection, 'onOrderChange'>;
   /** One for both kinds of stream, so that the bounds hold for WebSocket and SSE together. */
   connections: ConnectionLimiter;
   /** A client with more than this waiting to be sent is not reading. */
@@ -16,8 +19,8 @@ export interface LiveUpdateOptions {
   heartbeatMs?: number;
 }
 
-/** The all-orders streams start with a snapshot of this many most recent orders. */
-export const SNAPSHOT_SIZE = 200;
+/** The all-orders streams start with a snapshot of this many most recent orders; older ones are paged through GET /status. */
+export const SNAPSHOT_SIZE = 50;
 
 /**
  * Bounds the open streams, in total and per client address, since each one costs memory
@@ -59,8 +62,15 @@ export function createConnectionLimiter(limits: { total: number; perIp: number }
 }
 
 export interface Watch {
-  snapshot: OrderView[];
   wants(order: OrderView): boolean;
+  /** Read after subscribing to changes, so that none falls between the snapshot and the updates. */
+  snapshot(): Promise<Snapshot>;
+}
+
+export interface Snapshot {
+  orders: OrderView[];
+  /** The all-orders streams: where GET /status?before= continues below the snapshot (null: nothing older). */
+  page?: { nextCursor: string | null };
 }
 
 /**
@@ -68,16 +78,58 @@ export interface Watch {
  * last. A customer may follow an order before its first event arrives; its updates reach
  * them only if the order turns out to be theirs.
  */
-export function watchOf(readModel: ReadModel, orderId: string | undefined, caller: Caller | undefined): Watch {
-  if (orderId === undefined) return { snapshot: readModel.orders().slice(0, SNAPSHOT_SIZE).reverse(), wants: () => true };
+export function watchOf(queries: ReadModelQueries, orderId: string | undefined, caller: Caller | undefined): Watch {
+  if (orderId === undefined) {
+    return {
+      wants: () => true,
+      async snapshot() {
+        const latest = await queries.page({ limit: SNAPSHOT_SIZE });
+        return { orders: latest.items.reverse(), page: { nextCursor: encodeCursor(latest.nextCursor) } };
+      },
+    };
+  }
   const wants = (order: OrderView) => order.orderId === orderId && mayAccessOrder(caller, order.customerId);
-  const current = readModel.order(orderId);
-  return { snapshot: current && wants(current) ? [current] : [], wants };
+  return {
+    wants,
+    async snapshot() {
+      const current = await queries.order(orderId);
+      return { orders: current && wants(current) ? [current] : [] };
+    },
+  };
+}
+
+/**
+ * Sends the snapshot, then every change the watch wants. Changes that commit while the
+ * snapshot is read wait and follow it: an order may come twice (clients keep the view with
+ * the longer timeline), but none is missed.
+ */
+export async function follow(
+  options: Pick<LiveUpdateOptions, 'projection'>,
+  watch: Watch,
+  send: { order(order: OrderView): void; snapshotEnd(page: NonNullable<Snapshot['page']>, count: number): void },
+): Promise<() => void> {
+  let waiting: OrderView[] | undefined = [];
+  const unsubscribe = options.projection.onOrderChange((order) => {
+    if (!watch.wants(order)) return;
+    if (waiting) waiting.push(order);
+    else send.order(order);
+  });
+  try {
+    const snapshot = await watch.snapshot();
+    for (const order of snapshot.orders) send.order(order);
+    if (snapshot.page) send.snapshotEnd(snapshot.page, snapshot.orders.length);
+  } catch (error) {
+    unsubscribe();
+    throw error;
+  }
+  for (const order of waiting) send.order(order);
+  waiting = undefined;
+  return unsubscribe;
 }
 
 /** Route hook of the one-order streams: another customer's order answers 404 before the stream opens. */
-export const refuseOthersOrders = (readModel: ReadModel) => async (request: HttpRequest<{ orderId: string }>) => {
-  const current = readModel.order(request.params.orderId);
+export const refuseOthersOrders = (queries: ReadModelQueries) => async (request: HttpRequest<{ orderId: string }>) => {
+  const current = await queries.order(request.params.orderId);
   if (current && !mayAccessOrder(request.caller, current.customerId)) {
     throw new ApiError(404, 'NOT_FOUND', `orderId: no events seen for order ${request.params.orderId}`);
   }

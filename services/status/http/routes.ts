@@ -1,13 +1,34 @@
 import { InventoryLevelView, OrderStatus, OrderView } from '@orderflow/contracts';
 import { ApiError, ErrorBody, type HttpApp, assertOwnOrder } from '@orderflow/platform';
 import { z } from 'zod';
-import { summarize } from '../domain/order-stats.ts';
-import type { ReadModel } from '../store/read-model.ts';
+import type { PageCursor, ReadModelQueries } from '../store/read-model.ts';
 
 export interface StatusRoutesDeps {
-  readModel: ReadModel;
+  queries: ReadModelQueries;
   now: () => Date;
 }
+
+/** The keyset of a page's end, opaque to clients: base64url of [sortMs, orderId]. */
+const CursorJson = z.tuple([z.number().int(), z.string().min(1).max(200)]);
+export const encodeCursor = (cursor: PageCursor | null): string | null =>
+  cursor && Buffer.from(JSON.stringify([cursor.sortMs, cursor.orderId])).toString('base64url');
+
+export function decodeCursor(text: string): PageCursor {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  const parsed = CursorJson.safeParse(json);
+  if (!parsed.success) {
+    const message = 'must be the nextCursor of a previous page, unchanged';
+    throw new ApiError(400, 'VALIDATION_FAILED', `querystring.before: ${message}`, [{ field: 'querystring.before', rule: 'cursor', message }]);
+  }
+  return { sortMs: parsed.data[0], orderId: parsed.data[1] };
+}
+
+export const OrderPage = z.object({ items: z.array(OrderView), nextCursor: z.string().nullable(), limit: z.number().int() });
 
 export const OrderIdParams = z.object({ orderId: z.string().min(1).max(200) });
 
@@ -19,7 +40,7 @@ const Stats = z.object({
 });
 
 export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
-  const { readModel } = deps;
+  const { queries } = deps;
 
   app.get(
     '/status/:orderId',
@@ -34,7 +55,7 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
     },
     async (request) => {
       const notFound = () => new ApiError(404, 'NOT_FOUND', `orderId: no events seen for order ${request.params.orderId}`);
-      const view = readModel.order(request.params.orderId);
+      const view = await queries.order(request.params.orderId);
       if (!view) throw notFound();
       assertOwnOrder(request, view.customerId, notFound);
       return view;
@@ -47,19 +68,20 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
       config: { access: 'operator' },
       schema: {
         tags: ['status'],
-        summary: 'Orders, newest first (operators)',
+        summary: 'Orders, newest first, a page at a time: pass nextCursor as `before` for the next (older) page (operators)',
         querystring: z.object({
           status: OrderStatus.optional(),
+          customerId: z.string().min(1).max(200).optional(),
           limit: z.coerce.number().int().min(1).max(500).default(50),
-          offset: z.coerce.number().int().min(0).default(0),
+          before: z.string().min(1).max(400).optional(),
         }),
-        response: { 200: z.object({ items: z.array(OrderView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() }) },
+        response: { 200: OrderPage },
       },
     },
     async (request) => {
-      const { status, limit, offset } = request.query;
-      const matching = readModel.orders().filter((o) => status === undefined || o.status === status);
-      return { items: matching.slice(offset, offset + limit), total: matching.length, limit, offset };
+      const { status, customerId, limit, before } = request.query;
+      const page = await queries.page({ limit, status, customerId, before: before === undefined ? undefined : decodeCursor(before) });
+      return { items: page.items, nextCursor: encodeCursor(page.nextCursor), limit };
     },
   );
 
@@ -73,12 +95,12 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
         response: { 200: Stats },
       },
     },
-    async () => summarize(readModel.orders(), deps.now()),
+    async () => queries.stats(deps.now()),
   );
 
   app.get(
     '/inventory',
     { config: { access: 'public' }, schema: { tags: ['status'], summary: 'Stock levels as the inventory events report them', response: { 200: z.object({ items: z.array(InventoryLevelView) }) } } },
-    async () => ({ items: readModel.inventory() }),
+    async () => ({ items: await queries.inventory() }),
   );
 }

@@ -1,7 +1,7 @@
 import type { OrderView } from '@orderflow/contracts';
 import type { HttpApp } from '@orderflow/platform';
 import type { ServerResponse } from 'node:http';
-import { type LiveUpdateOptions, type Watch, refuseOthersOrders, watchOf } from './live-updates.ts';
+import { type LiveUpdateOptions, type Watch, follow, refuseOthersOrders, watchOf } from './live-updates.ts';
 import { OrderIdParams } from './routes.ts';
 
 const frame = (order: OrderView) => `event: order_update\ndata: ${JSON.stringify(order)}\n\n`;
@@ -26,17 +26,26 @@ export function registerSseRoutes(app: HttpApp, options: LiveUpdateOptions) {
       else res.write(chunk);
     };
     write(': connected\n\n');
-    for (const order of watch.snapshot) write(frame(order));
-    const unsubscribe = options.readModel.onOrderChange((order) => {
-      if (watch.wants(order)) write(frame(order));
-    });
     const heartbeat = setInterval(() => write(': heartbeat\n\n'), options.heartbeatMs ?? 15_000);
     open.add(res);
+    let unsubscribe: (() => void) | undefined;
+    let closed = false;
     res.on('close', () => {
-      unsubscribe();
+      closed = true;
+      unsubscribe?.();
       clearInterval(heartbeat);
       open.delete(res);
     });
+    follow(options, watch, {
+      order: (order) => write(frame(order)),
+      snapshotEnd: (page, count) => write(`event: snapshot\ndata: ${JSON.stringify({ count, nextCursor: page.nextCursor })}\n\n`),
+    }).then(
+      (stop) => {
+        if (closed) stop();
+        else unsubscribe = stop;
+      },
+      () => res.destroy(),
+    );
   }
 
   // A hijacked response never ends by itself: end every stream so that closing the server does not wait for clients.
@@ -49,7 +58,7 @@ export function registerSseRoutes(app: HttpApp, options: LiveUpdateOptions) {
     {
       // EventSource cannot send headers either: ?access_token= is accepted here.
       config: { access: 'customer', tokenOutsideHeader: true },
-      preValidation: refuseOthersOrders(options.readModel),
+      preValidation: refuseOthersOrders(options.queries),
       preHandler: async (request) => options.connections.admit(request),
       schema: {
         tags: ['live'],
@@ -57,15 +66,15 @@ export function registerSseRoutes(app: HttpApp, options: LiveUpdateOptions) {
         params: OrderIdParams,
       },
     },
-    (request, reply) => stream(reply, watchOf(options.readModel, request.params.orderId, request.caller)),
+    (request, reply) => stream(reply, watchOf(options.queries, request.params.orderId, request.caller)),
   );
   app.get(
     '/events',
     {
       config: { access: 'operator', tokenOutsideHeader: true },
       preHandler: async (request) => options.connections.admit(request),
-      schema: { tags: ['live'], summary: 'Server-sent events: order_update for every order (the 200 most recent first) (operators)' },
+      schema: { tags: ['live'], summary: 'Server-sent events: order_update for every order (the 50 most recent first, then a snapshot event with the cursor to page back through GET /status) (operators)' },
     },
-    (request, reply) => stream(reply, watchOf(options.readModel, undefined, request.caller)),
+    (request, reply) => stream(reply, watchOf(options.queries, undefined, request.caller)),
   );
 }

@@ -2,7 +2,7 @@ import type { StatusSocketMessage } from '@orderflow/contracts';
 import type { HttpApp } from '@orderflow/platform';
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
-import { type ConnectionLimiter, type LiveUpdateOptions, type Watch, refuseOthersOrders, watchOf } from './live-updates.ts';
+import { type ConnectionLimiter, type LiveUpdateOptions, type Watch, follow, refuseOthersOrders, watchOf } from './live-updates.ts';
 import { OrderIdParams } from './routes.ts';
 
 const ClientMessage = z.object({ type: z.enum(['ping', 'pong']) });
@@ -30,19 +30,28 @@ function stream(socket: WebSocket, watch: Watch, options: LiveUpdateOptions) {
     if (socket.bufferedAmount > options.maxBufferedBytes) socket.terminate();
     else socket.send(JSON.stringify(message));
   };
-  for (const order of watch.snapshot) send({ type: 'order_update', order });
-  const unsubscribe = options.readModel.onOrderChange((order) => {
-    if (watch.wants(order)) send({ type: 'order_update', order });
-  });
   const keepalive = setInterval(() => send({ type: 'ping' }), options.pingIntervalMs ?? 20_000);
   socket.on('message', (raw) => {
     const reply = answerClient(textOf(raw));
     if (reply) send(reply);
   });
+  let unsubscribe: (() => void) | undefined;
+  let closed = false;
   socket.on('close', () => {
-    unsubscribe();
+    closed = true;
+    unsubscribe?.();
     clearInterval(keepalive);
   });
+  follow(options, watch, {
+    order: (order) => send({ type: 'order_update', order }),
+    snapshotEnd: (page, count) => send({ type: 'snapshot', count, nextCursor: page.nextCursor }),
+  }).then(
+    (stop) => {
+      if (closed) stop();
+      else unsubscribe = stop;
+    },
+    () => socket.close(1011, 'snapshot unavailable'),
+  );
 }
 
 /** `/ws/:orderId`: that order's updates; `/ws`: every order's, after a snapshot of the most recent. */
@@ -57,7 +66,7 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
       websocket: true,
       // A browser's WebSocket cannot send headers: the token comes as the subprotocol `bearer, <token>` (or ?access_token=).
       config: { access: 'customer', tokenOutsideHeader: true },
-      preValidation: refuseOthersOrders(options.readModel),
+      preValidation: refuseOthersOrders(options.queries),
       preHandler: async (request) => admitUpgrade(request),
       schema: {
         tags: ['live'],
@@ -65,7 +74,7 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
         params: OrderIdParams,
       },
     },
-    (socket, request) => stream(socket, watchOf(options.readModel, request.params.orderId, request.caller), options),
+    (socket, request) => stream(socket, watchOf(options.queries, request.params.orderId, request.caller), options),
   );
   app.get(
     '/ws',
@@ -73,8 +82,8 @@ export function registerWebSocketRoutes(app: HttpApp, options: LiveUpdateOptions
       websocket: true,
       config: { access: 'operator', tokenOutsideHeader: true },
       preHandler: async (request) => admitUpgrade(request),
-      schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 200 most recent first), ping/pong, error (operators)' },
+      schema: { tags: ['live'], summary: 'WebSocket: order_update for every order (the 50 most recent first, then a snapshot message with the cursor to page back through GET /status), ping/pong, error (operators)' },
     },
-    (socket, request) => stream(socket, watchOf(options.readModel, undefined, request.caller), options),
+    (socket, request) => stream(socket, watchOf(options.queries, undefined, request.caller), options),
   );
 }

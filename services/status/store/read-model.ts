@@ -1,66 +1,227 @@
-import type { InventoryLevelView, OrderView, OrderflowEvent } from '@orderflow/contracts';
+import type { InventoryLevelView, OrderStatus, OrderView, OrderflowEvent } from '@orderflow/contracts';
+import { type Kysely, type Transaction, sql } from 'kysely';
 import { type StockLevels, changesStock, evolveInventory, inventoryList } from '../domain/inventory-levels.ts';
 import { evolveOrderView } from '../domain/order-projection.ts';
-
-export type OrderListener = (order: OrderView) => void;
+import { type OrderStats, type StatsTally, firstStatsMinute, statsFrom, tallyChanges } from '../domain/order-stats.ts';
+import type { StatusDatabase } from './schema.ts';
 
 export interface OrderChange {
   before: OrderView | undefined;
   after: OrderView;
 }
 
-/**
- * The status read model, held in memory: every order's view and the stock levels. It
- * is rebuilt from the log on each start, so there is nothing to persist or migrate.
- */
-export interface ReadModel {
-  /** Applies one event; returns the order's change, or undefined when no order view changed. */
-  apply(event: OrderflowEvent): OrderChange | undefined;
-  order(orderId: string): OrderView | undefined;
-  /** Newest first: by creation time, or last event time while OrderCreated is not seen yet. */
-  orders(): OrderView[];
-  inventory(): InventoryLevelView[];
-  /** Called after every change of an order view; returns the unsubscribe function. */
-  onOrderChange(listener: OrderListener): () => void;
+/** Where a page of the listing ends: the last order's sort time and id (the keyset). */
+export interface PageCursor {
+  sortMs: number;
+  orderId: string;
 }
 
-const sortKey = (view: OrderView) => Date.parse(view.createdAt ?? view.updatedAt ?? '') || 0;
-export const newestFirst = (a: OrderView, b: OrderView): number => sortKey(b) - sortKey(a) || a.orderId.localeCompare(b.orderId);
+export interface PageQuery {
+  limit: number;
+  status?: OrderStatus | undefined;
+  customerId?: string | undefined;
+  before?: PageCursor | undefined;
+}
 
-export function createReadModel(options: { onListenerError(error: unknown): void }): ReadModel {
-  const views = new Map<string, OrderView>();
-  let levels: StockLevels = new Map();
-  // Levels are a sum of changes, so a redelivered inventory event must not count twice.
-  const stockEventsCounted = new Set<string>();
-  const listeners = new Set<OrderListener>();
+export interface OrderPage {
+  items: OrderView[];
+  /** Where the next (older) page starts; null on the last page. */
+  nextCursor: PageCursor | null;
+}
 
+/** The listing order: creation time, or the latest event time while OrderCreated is not seen yet. */
+export const sortMsOf = (view: OrderView): number => Date.parse(view.createdAt ?? view.updatedAt ?? '') || 0;
+
+type Db = Kysely<StatusDatabase>;
+type Trx = Transaction<StatusDatabase>;
+
+// Rows per multi-row statement: far below the parameter limits of both databases.
+const CHUNK = 500;
+const chunks = <T>(items: readonly T[]): T[][] => Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK));
+
+/** The generation queries read: the active one, looked up in the same statement (no second round trip). */
+const activeGeneration = (db: Db | Trx) =>
+  db.selectFrom('projection_generations').select('generation').where('role', '=', 'active');
+
+/** Reads of the active generation. Each is one statement served by a primary key or an index. */
+export function createReadModelQueries(db: Db) {
   return {
-    apply(event) {
-      if (changesStock(event) && !stockEventsCounted.has(event.id)) {
-        stockEventsCounted.add(event.id);
-        levels = evolveInventory(levels, event);
-      }
-      if (event.orderId === null) return undefined;
-      const before = views.get(event.orderId);
-      const after = evolveOrderView(before, event);
-      if (!after || after === before) return undefined;
-      views.set(after.orderId, after);
-      for (const listener of listeners) {
-        // A failing listener (one client's socket) must not fail projecting the log.
-        try {
-          listener(after);
-        } catch (error) {
-          options.onListenerError(error);
-        }
-      }
-      return { before, after };
+    async order(orderId: string): Promise<OrderView | undefined> {
+      const row = await db
+        .selectFrom('order_views')
+        .select('view')
+        .where('generation', '=', activeGeneration(db))
+        .where('order_id', '=', orderId)
+        .executeTakeFirst();
+      return row ? parseView(row.view) : undefined;
     },
-    order: (orderId) => views.get(orderId),
-    orders: () => [...views.values()].sort(newestFirst),
-    inventory: () => inventoryList(levels),
-    onOrderChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+
+    /** Newest first; one more row than asked for tells whether there is a next page. */
+    async page(query: PageQuery): Promise<OrderPage> {
+      let select = db.selectFrom('order_views').select(['view', 'sort_ms', 'order_id']).where('generation', '=', activeGeneration(db));
+      if (query.status !== undefined) select = select.where('status', '=', query.status);
+      if (query.customerId !== undefined) select = select.where('customer_id', '=', query.customerId);
+      const before = query.before;
+      if (before) select = select.where((eb) => eb(eb.refTuple('sort_ms', 'order_id'), '<', eb.tuple(before.sortMs, before.orderId)));
+      const rows = await select.orderBy('sort_ms', 'desc').orderBy('order_id', 'desc').limit(query.limit + 1).execute();
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((row) => parseView(row.view)),
+        nextCursor: rows.length > query.limit && last ? { sortMs: Number(last.sort_ms), orderId: last.order_id } : null,
+      };
+    },
+
+    async stats(now: Date): Promise<OrderStats> {
+      const generation = activeGeneration(db);
+      const [counts, minutes, revenue] = await Promise.all([
+        db.selectFrom('order_counts').select(['status', 'count']).where('generation', '=', generation).execute(),
+        db
+          .selectFrom('orders_per_minute')
+          .select(['minute_ms', 'count'])
+          .where('generation', '=', generation)
+          .where('minute_ms', '>=', firstStatsMinute(now))
+          .execute(),
+        db.selectFrom('revenue').select(['currency', 'amount']).where('generation', '=', generation).execute(),
+      ]);
+      const tally: StatsTally = {
+        countsByStatus: new Map(counts.map((r) => [r.status as OrderStatus, Number(r.count)])),
+        ordersByMinute: new Map(minutes.map((r) => [Number(r.minute_ms), Number(r.count)])),
+        revenue: new Map(revenue.map((r) => [r.currency, Number(r.amount)])),
+      };
+      return statsFrom(tally, now);
+    },
+
+    async inventory(): Promise<InventoryLevelView[]> {
+      const rows = await db.selectFrom('stock_levels').selectAll().where('generation', '=', activeGeneration(db)).orderBy('product_id').execute();
+      return inventoryList(levelsOf(rows));
     },
   };
+}
+export type ReadModelQueries = ReturnType<typeof createReadModelQueries>;
+
+// The view column holds what evolveOrderView made: written by this module only.
+const parseView = (json: string): OrderView => JSON.parse(json) as OrderView;
+
+const levelsOf = (rows: readonly StatusDatabase['stock_levels'][]): Map<string, InventoryLevelView> =>
+  new Map(
+    rows.map((r) => [r.product_id, { productId: r.product_id, name: r.name, unitPrice: Number(r.unit_price), currency: r.currency, available: Number(r.available) }]),
+  );
+
+/**
+ * Projects a batch of new events (the inbox already dropped redeliveries) into a generation,
+ * in the caller's transaction: one read of the order views and stock levels they touch,
+ * evolve in memory with the domain's deciders, then one multi-row upsert per table. Returns
+ * the orders whose view changed, for the live listeners once the transaction commits.
+ */
+export async function projectBatch(trx: Trx, generation: number, events: readonly OrderflowEvent[]): Promise<OrderChange[]> {
+  const orderIds = [...new Set(events.flatMap((e) => (e.orderId === null ? [] : [e.orderId])))];
+  const stored = new Map<string, OrderView>();
+  for (const ids of chunks(orderIds)) {
+    const rows = await trx.selectFrom('order_views').select('view').where('generation', '=', generation).where('order_id', 'in', ids).execute();
+    for (const row of rows) {
+      const view = parseView(row.view);
+      stored.set(view.orderId, view);
+    }
+  }
+  const current = new Map(stored);
+  const stockEvents = events.filter(changesStock);
+  let levels: StockLevels = stockEvents.length > 0 ? await readLevels(trx, generation, stockEvents) : new Map();
+  const levelsBefore = levels;
+  for (const event of events) {
+    if (changesStock(event)) levels = evolveInventory(levels, event);
+    if (event.orderId === null) continue;
+    const before = current.get(event.orderId);
+    const after = evolveOrderView(before, event);
+    if (after && after !== before) current.set(after.orderId, after);
+  }
+  const changes: OrderChange[] = [];
+  for (const [orderId, after] of current) if (stored.get(orderId) !== after) changes.push({ before: stored.get(orderId), after });
+
+  await upsertViews(trx, generation, changes);
+  await addTally(trx, generation, tallyChanges(changes.map((c) => [c.before, c.after] as const)));
+  await upsertLevels(trx, generation, [...levels.values()].filter((level) => levelsBefore.get(level.productId) !== level));
+  await trx
+    .updateTable('projection_generations')
+    .set((eb) => ({ events_projected: eb('events_projected', '+', events.length) }))
+    .where('generation', '=', generation)
+    .execute();
+  return changes;
+}
+
+async function readLevels(trx: Trx, generation: number, events: readonly OrderflowEvent[]): Promise<StockLevels> {
+  const productIds = new Set<string>();
+  for (const event of events) {
+    if (event.type === 'InventoryRestocked') productIds.add(event.data.productId);
+    if (event.type === 'InventoryConfirmed' || event.type === 'InventoryReleased') for (const line of event.data.items) productIds.add(line.productId);
+  }
+  const rows = await trx.selectFrom('stock_levels').selectAll().where('generation', '=', generation).where('product_id', 'in', [...productIds]).execute();
+  return levelsOf(rows);
+}
+
+async function upsertViews(trx: Trx, generation: number, changes: readonly OrderChange[]) {
+  for (const part of chunks(changes)) {
+    await trx
+      .insertInto('order_views')
+      .values(
+        part.map(({ after }) => ({
+          generation,
+          order_id: after.orderId,
+          customer_id: after.customerId,
+          status: after.status,
+          sort_ms: sortMsOf(after),
+          view: JSON.stringify(after),
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['generation', 'order_id']).doUpdateSet((eb) => ({
+          customer_id: eb.ref('excluded.customer_id'),
+          status: eb.ref('excluded.status'),
+          sort_ms: eb.ref('excluded.sort_ms'),
+          view: eb.ref('excluded.view'),
+        })),
+      )
+      .execute();
+  }
+}
+
+/** Adds the tally to the sums: the upsert adds to what is there, so nothing needs reading. */
+async function addTally(trx: Trx, generation: number, tally: StatsTally) {
+  if (tally.countsByStatus.size > 0) {
+    await trx
+      .insertInto('order_counts')
+      .values([...tally.countsByStatus].map(([status, count]) => ({ generation, status, count })))
+      .onConflict((oc) => oc.columns(['generation', 'status']).doUpdateSet({ count: sql`order_counts.count + excluded.count` }))
+      .execute();
+  }
+  if (tally.ordersByMinute.size > 0) {
+    await trx
+      .insertInto('orders_per_minute')
+      .values([...tally.ordersByMinute].map(([minute_ms, count]) => ({ generation, minute_ms, count })))
+      .onConflict((oc) => oc.columns(['generation', 'minute_ms']).doUpdateSet({ count: sql`orders_per_minute.count + excluded.count` }))
+      .execute();
+  }
+  if (tally.revenue.size > 0) {
+    await trx
+      .insertInto('revenue')
+      .values([...tally.revenue].map(([currency, amount]) => ({ generation, currency, amount })))
+      .onConflict((oc) => oc.columns(['generation', 'currency']).doUpdateSet({ amount: sql`revenue.amount + excluded.amount` }))
+      .execute();
+  }
+}
+
+async function upsertLevels(trx: Trx, generation: number, levels: readonly InventoryLevelView[]) {
+  if (levels.length === 0) return;
+  await trx
+    .insertInto('stock_levels')
+    .values(levels.map((l) => ({ generation, product_id: l.productId, name: l.name, unit_price: l.unitPrice, currency: l.currency, available: l.available })))
+    .onConflict((oc) =>
+      oc.columns(['generation', 'product_id']).doUpdateSet((eb) => ({
+        name: eb.ref('excluded.name'),
+        unit_price: eb.ref('excluded.unit_price'),
+        currency: eb.ref('excluded.currency'),
+        available: eb.ref('excluded.available'),
+      })),
+    )
+    .execute();
 }

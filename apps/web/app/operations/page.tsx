@@ -200,17 +200,19 @@ function DeadLettersPanel() {
   useEffect(() => void load(), [load]);
   useInterval(() => void load(), 5000);
 
-  const replay = async (letter: Letter) => {
+  // Replay publishes the record again; discard resolves it without handling (the operator decided it is not to be handled).
+  const resolve = async (letter: Letter, action: 'replay' | 'discard') => {
     setBusy(`${letter.service}-${letter.id}`);
-    const result = await callService(letter.service, `/admin/dead-letters/${letter.id}/replay`, { method: 'POST' });
+    const result = await callService(letter.service, `/admin/dead-letters/${letter.id}/${action}`, { method: 'POST' });
     setBusy(null);
-    setNotice(result.ok ? { kind: 'ok', text: t('replayOk', { id: letter.id, service: letter.service }) } : { kind: 'error', text: result.error.message });
+    const done = t(action === 'replay' ? 'replayOk' : 'discardOk', { id: letter.id, service: letter.service });
+    setNotice(result.ok ? { kind: 'ok', text: done } : { kind: 'error', text: result.error.message });
     await load();
   };
 
   return (
     <Card
-      title={`${t('deadLetters')}${letters ? ` (${letters.filter((l) => !l.replayedAt).length})` : ''}`}
+      title={`${t('deadLetters')}${letters ? ` (${letters.filter((l) => !l.replayedAt && !l.discardedAt).length})` : ''}`}
       actions={
         <button type="button" onClick={() => void load()} className="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50">
           {t('refresh')}
@@ -225,7 +227,7 @@ function DeadLettersPanel() {
       ) : (
         <ul className="divide-y divide-slate-100" data-testid="dead-letters">
           {letters.map((l) => (
-            <li key={`${l.service}-${l.id}`} className="flex flex-wrap items-start gap-3 py-3" data-testid="dead-letter" data-replayed={l.replayedAt ? 'true' : 'false'}>
+            <li key={`${l.service}-${l.id}`} className="flex flex-wrap items-start gap-3 py-3" data-testid="dead-letter" data-replayed={l.replayedAt ? 'true' : 'false'} data-discarded={l.discardedAt ? 'true' : 'false'}>
               <div className="min-w-0 flex-1 basis-64 text-sm">
                 <div className="flex flex-wrap items-baseline gap-x-3">
                   <span className="font-medium">{l.eventType ?? '?'}</span>
@@ -246,16 +248,29 @@ function DeadLettersPanel() {
               </div>
               {l.replayedAt ? (
                 <span className="text-xs text-emerald-700">{t('replayedAt', { at: formatDateTime(l.replayedAt, locale) })}</span>
+              ) : l.discardedAt ? (
+                <span className="text-xs text-slate-600">{t('discardedAt', { at: formatDateTime(l.discardedAt, locale) })}</span>
               ) : (
-                <button
-                  type="button"
-                  onClick={() => void replay(l)}
-                  disabled={busy !== null}
-                  aria-label={`${t('replay')}: ${l.service} #${l.id} ${l.eventType ?? ''}`}
-                  className="rounded-md bg-slate-800 px-3 py-1.5 text-sm font-medium text-white hover:bg-slate-700 disabled:opacity-50"
-                >
-                  {t('replay')}
-                </button>
+                <div className="flex gap-2">
+                  <button
+                    type="button"
+                    onClick={() => void resolve(l, 'replay')}
+                    disabled={busy !== null}
+                    aria-label={`${t('replay')}: ${l.service} #${l.id} ${l.eventType ?? ''}`}
+                    className="rounded-md bg-slate-800 px-3 py-1.5 text-sm font-medium text-white hover:bg-slate-700 disabled:opacity-50"
+                  >
+                    {t('replay')}
+                  </button>
+                  <button
+                    type="button"
+                    onClick={() => void resolve(l, 'discard')}
+                    disabled={busy !== null}
+                    aria-label={`${t('discard')}: ${l.service} #${l.id} ${l.eventType ?? ''}`}
+                    className="rounded-md border border-slate-300 px-3 py-1.5 text-sm hover:bg-slate-50 disabled:opacity-50"
+                  >
+                    {t('discard')}
+                  </button>
+                </div>
               )}
             </li>
           ))}

@@ -433,4 +433,63 @@ describe('embedded bus', () => {
       expect((await subscription.lag()).reduce((sum, l) => sum + l.records, 0)).toBe(0);
     });
   });
+
+  describe('retention', () => {
+    it('given records older than the window, when the check runs, then they are deleted in chunks but the newest, a group behind continues from the oldest retained, and offsets are never reused', async () => {
+      const file = tempFile();
+      const bus = createEmbeddedBus({ file, partitions: 1, retentionMs: 500, retentionCheckMs: 20 });
+      buses.push(bus);
+      // A group that handled the first two records and left: its position is 2.
+      const early: string[] = [];
+      let leaving: Promise<void> | undefined;
+      const first = await bus.subscribe({
+        group: 'early',
+        topics: ['orders'],
+        handle: async (r) => {
+          early.push(r.value);
+          if (early.length === 2) leaving = first.close();
+        },
+      });
+      const OLD = 2_500; // more than one deletion chunk
+      await bus.publish(Array.from({ length: OLD }, (_, i) => message('order-1', `old-${i}`)));
+      await waitUntil(() => leaving !== undefined, 'the early group handled two records');
+      await leaving;
+
+      // Past the window, the check deletes every old record but the partition's newest.
+      const retained = async () => (await bus.readAll('orders')).map((r) => r.value);
+      const deadline = Date.now() + 10_000;
+      while ((await retained()).length > 1 && Date.now() < deadline) await sleep(20);
+      expect(await retained()).toEqual([`old-${OLD - 1}`]);
+
+      // The group behind, and a new one, continue from the oldest retained record.
+      const resumed: BusRecord[] = [];
+      const fresh: string[] = [];
+      await bus.subscribe({ group: 'early', topics: ['orders'], handle: async (r) => void resumed.push(r) });
+      await bus.subscribe({ group: 'fresh', topics: ['orders'], handle: async (r) => void fresh.push(r.value) });
+      // Handled before anything newer exists: once it is not the newest, it expires too.
+      await waitUntil(() => resumed.length === 1 && fresh.length === 1, 'both groups handled the retained record');
+      await bus.publish([message('order-1', 'new-0')]);
+      await waitUntil(() => resumed.length === 2 && fresh.length === 2, 'both groups handled the retained and the new record');
+      expect(early).toEqual(['old-0', 'old-1']);
+      expect(resumed.map((r) => [r.value, r.offset])).toEqual([
+        [`old-${OLD - 1}`, String(OLD - 1)],
+        ['new-0', String(OLD)],
+      ]);
+      expect(fresh).toEqual([`old-${OLD - 1}`, 'new-0']);
+      await bus.close();
+
+      // Reopened: the next offset continues after the newest retained one, even when only that one is left.
+      const reopened = fileBus(file);
+      await reopened.publish([message('order-1', 'new-1')]);
+      expect((await reopened.readAll('orders')).at(-1)).toMatchObject({ value: 'new-1', offset: String(OLD + 1) });
+    });
+
+    it('given no retention (the default), when records age, then the log keeps them all', async () => {
+      const bus = createEmbeddedBus({ file: ':memory:', partitions: 1, retentionCheckMs: 20 });
+      buses.push(bus);
+      await bus.publish([message('order-1', 'a'), message('order-1', 'b')]);
+      await sleep(100);
+      expect((await bus.readAll('orders')).map((r) => r.value)).toEqual(['a', 'b']);
+    });
+  });
 });

@@ -13,6 +13,10 @@ export interface EmbeddedBusOptions {
   file: string;
   /** Partitions of a topic created on first use. */
   partitions?: number;
+  /** Records older than this (append time) are deleted, as Kafka's retention.ms (BROKER_RETENTION); undefined keeps everything. */
+  retentionMs?: number | undefined;
+  /** How often expired records are looked for. Default 60 s. */
+  retentionCheckMs?: number;
 }
 
 interface RecordRow {
@@ -38,6 +42,8 @@ const FETCH_SIZE = 200;
 const TAIL_RECORDS = 4_000;
 const TAIL_TRIM = 1_000;
 const COMMIT_INTERVAL_MS = 5;
+/** Records one retention step deletes: a short synchronous transaction, so appends and reads get in between. */
+const RETENTION_CHUNK = 1_000;
 
 /**
  * An in-process broker with Kafka's delivery semantics: partitioned topics keyed by
@@ -47,6 +53,12 @@ const COMMIT_INTERVAL_MS = 5;
  * Durability is SQLite's synchronous=NORMAL: safe across a process crash, and the
  * last commits may be lost on power loss (they are then redelivered, which the
  * consumers' inboxes absorb).
+ *
+ * Retention (retentionMs): like Kafka's retention.ms, records older than the window are
+ * deleted, oldest first, in chunks; the newest record of a partition is always kept (as
+ * Kafka keeps its active segment), so the next offset survives a restart and offsets are
+ * never reused. A group whose position is before the oldest retained record continues from
+ * that record (Kafka's auto.offset.reset=earliest): what was deleted is never delivered.
  */
 export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
@@ -102,24 +114,29 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     next: number[];
     tails: BusRecord[][];
     tailStart: number[];
+    /** Each partition's oldest retained offset (later than 0 once retention deleted records). */
+    start: number[];
   }
   const topics = new Map<string, TopicState>();
-  const newTopicState = (partitions: number, next: number[]): TopicState => ({
+  const newTopicState = (partitions: number, next: number[], start: number[] = next.map(() => 0)): TopicState => ({
     partitions,
     next,
     tails: next.map(() => []),
     tailStart: [...next],
+    start,
   });
   for (const row of sqlite.prepare<[], { name: string; partitions: number }>('SELECT * FROM topics').all()) {
     const next = Array.from({ length: row.partitions }, () => 0);
+    const start = Array.from({ length: row.partitions }, () => 0);
     for (const end of sqlite
-      .prepare<[string], { partition: number; last: number }>(
-        'SELECT partition, MAX(offset) AS last FROM records WHERE topic = ? GROUP BY partition',
+      .prepare<[string], { partition: number; first: number; last: number }>(
+        'SELECT partition, MIN(offset) AS first, MAX(offset) AS last FROM records WHERE topic = ? GROUP BY partition',
       )
       .all(row.name)) {
       next[end.partition] = end.last + 1;
+      start[end.partition] = end.first;
     }
-    topics.set(row.name, newTopicState(row.partitions, next));
+    topics.set(row.name, newTopicState(row.partitions, next, start));
   }
 
   const ensureTopic = (name: string) => {
@@ -162,6 +179,60 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     }
     return records;
   };
+
+  const selectOldest = sqlite.prepare<[string, number, number], { offset: number; timestamp: number }>(
+    'SELECT offset, timestamp FROM records WHERE topic = ? AND partition = ? ORDER BY offset LIMIT ?',
+  );
+  const deleteThrough = sqlite.prepare('DELETE FROM records WHERE topic = ? AND partition = ? AND offset <= ?');
+
+  /**
+   * One retention step on a partition: deletes up to RETENTION_CHUNK of its oldest records
+   * appended before `cutoff`, never its newest. Returns how many it deleted.
+   */
+  const expireChunk = (name: string, topic: TopicState, partition: number, cutoff: number): number => {
+    const newest = topic.next[partition]! - 1;
+    let through = -1;
+    let count = 0;
+    for (const row of selectOldest.all(name, partition, RETENTION_CHUNK)) {
+      if (row.timestamp >= cutoff || row.offset >= newest) break;
+      through = row.offset;
+      count++;
+    }
+    if (count === 0) return 0;
+    deleteThrough.run(name, partition, through);
+    topic.start[partition] = through + 1;
+    // The tail in memory must not serve what is gone.
+    const dropped = Math.min(through + 1 - topic.tailStart[partition]!, topic.tails[partition]!.length);
+    if (dropped > 0) {
+      topic.tails[partition]!.splice(0, dropped);
+      topic.tailStart[partition]! += dropped;
+    }
+    return count;
+  };
+
+  let expiring = false;
+  /** Deletes every expired record, a chunk at a time, yielding to the event loop between chunks. */
+  const expireRecords = async (retentionMs: number) => {
+    if (expiring) return;
+    expiring = true;
+    try {
+      const cutoff = Date.now() - retentionMs;
+      for (const [name, topic] of topics) {
+        for (let partition = 0; partition < topic.partitions; partition++) {
+          while (!closed && expireChunk(name, topic, partition, cutoff) === RETENTION_CHUNK) await sleep(0);
+        }
+      }
+    } finally {
+      expiring = false;
+    }
+  };
+  const retentionMs = options.retentionMs;
+  const retentionTimer =
+    retentionMs === undefined
+      ? undefined
+      : // A failed step (the file busy) is tried again at the next check.
+        setInterval(() => void expireRecords(retentionMs).catch(() => undefined), options.retentionCheckMs ?? 60_000);
+  retentionTimer?.unref();
 
   const read = (topicName: string, partition: number, from: number): BusRecord[] => {
     const topic = topics.get(topicName)!;
@@ -261,6 +332,7 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(retentionTimer);
       await Promise.all([...groups.values()].map((group) => group.closeAll()));
       for (const tp of [...waiters.keys()]) notify(tp);
       flushNow();
@@ -336,7 +408,8 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
       return topicNames.flatMap((topic) =>
         topics.get(topic)!.next.map((end, partition) => {
           const worker = this.workers.get(`${topic}/${partition}`);
-          return { topic, partition, records: Math.max(0, end - (worker?.position ?? this.committed(topic, partition))) };
+          const position = Math.max(worker?.position ?? this.committed(topic, partition), topics.get(topic)!.start[partition]!);
+          return { topic, partition, records: Math.max(0, end - position) };
         }),
       );
     }

@@ -26,6 +26,8 @@ export interface KafkaBusOptions {
   /** Partitions of the topics this bus creates; existing topics keep theirs. */
   partitions?: number;
   replicationFactor?: number;
+  /** retention.ms of the topics this bus creates (BROKER_RETENTION); undefined: -1, forever. Existing topics keep theirs. */
+  retentionMs?: number | undefined;
   ssl?: boolean;
   sasl?: SaslSettings;
   /** Partitions one subscription handles at the same time (each still in order). Default 4. */
@@ -223,7 +225,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           topic,
           numPartitions: options.partitions ?? 3,
           replicationFactor: options.replicationFactor ?? 1,
-          configEntries: [{ name: 'retention.ms', value: '-1' }],
+          configEntries: [{ name: 'retention.ms', value: String(options.retentionMs ?? -1) }],
         })),
       });
     }

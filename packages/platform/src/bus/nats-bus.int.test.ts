@@ -41,3 +41,26 @@ describe.runIf(problem === undefined || process.env.REQUIRE_SERVICES === '1')('n
     }
   });
 });
+
+describe.runIf(problem === undefined || process.env.REQUIRE_SERVICES === '1')('nats bus retention', () => {
+  const streamPrefix = `natsretention${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+  let bus: Bus | undefined;
+  afterEach(async () => {
+    await bus?.close();
+    await deleteNatsStreams({ url: natsUrl, streamPrefix });
+  });
+
+  it('given retentionMs (BROKER_RETENTION), when a topic is created, then its stream and .DLT stream have that max_age', async () => {
+    bus = createNatsBus({ url: natsUrl, streamPrefix, partitions: 1, retentionMs: 3_600_000 });
+    await bus.ensureTopics(['orders']);
+    const nc = await connect({ servers: natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const maxAges: Record<string, number> = {};
+      for await (const stream of jsm.streams.list()) if (stream.config.name.startsWith(streamPrefix)) maxAges[stream.config.name] = stream.config.max_age;
+      expect(maxAges).toEqual({ [`${streamPrefix}_orders`]: 3_600_000 * 1_000_000, [`${streamPrefix}_orders_DLT`]: 3_600_000 * 1_000_000 });
+    } finally {
+      await nc.close();
+    }
+  });
+});

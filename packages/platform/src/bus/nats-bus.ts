@@ -30,6 +30,8 @@ export interface NatsBusOptions {
   /** Partitions of a stream created by this bus; an existing stream keeps its own count. */
   partitions?: number;
   replicas?: number;
+  /** max_age of the streams this bus creates (BROKER_RETENTION); undefined: 0, forever. Existing streams keep theirs. */
+  retentionMs?: number | undefined;
   /** How long a delivered record may stay unacknowledged before JetStream redelivers it. */
   ackWaitMs?: number;
   clientName?: string;
@@ -74,8 +76,9 @@ const isNotFound = (error: unknown, code: number) => error instanceof JetStreamA
  * Batches would need max_ack_pending above 1, and then JetStream hands a partition's next
  * records to another member of the group while the first still handles the earlier ones,
  * which breaks the partition's order; a consumer with one active member at a time (a
- * pinned priority group) needs nats-server 2.11, and this system runs 2.9. Streams keep everything (limits retention, no max age): the log is the
- * system's memory and replays read it from the start with an ordered consumer.
+ * pinned priority group) needs nats-server 2.11, and this system runs 2.9. Streams keep everything by default (limits retention, no max age):
+ * the log is the system's memory and replays read it from the start with an ordered consumer; with retentionMs
+ * a stream is created with that max_age, and a consumer behind the first kept record continues from it.
  */
 export function createNatsBus(options: NatsBusOptions): Bus {
   const prefix = nameToken(options.streamPrefix ?? 'orderflow');
@@ -139,7 +142,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
         retention: RetentionPolicy.Limits,
         storage: StorageType.File,
         discard: DiscardPolicy.Old,
-        max_age: 0,
+        max_age: options.retentionMs === undefined ? 0 : nanos(options.retentionMs),
         max_msgs: -1,
         max_bytes: -1,
         num_replicas: options.replicas ?? 1,

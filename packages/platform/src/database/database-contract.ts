@@ -9,6 +9,7 @@ import { createEmbeddedBus } from '../bus/embedded-bus.ts';
 import { consumeEvents } from '../messaging/event-consumer.ts';
 import { createEventFactory, toBusMessage } from '../messaging/event-factory.ts';
 import { appendToOutbox, type OutboxRelay, startOutboxRelay } from '../messaging/outbox.ts';
+import { startRetentionSweeper, sweepExpired } from '../messaging/retention.ts';
 import { createServiceMetrics } from '../metrics.ts';
 import { openSettingsStore } from '../settings-store.ts';
 import { type DatabaseOptions, type ServiceDatabase, openDatabase } from './database.ts';
@@ -294,6 +295,102 @@ export function databaseContract(name: string, open: () => Promise<ContractTarge
       } finally {
         await bus.close();
       }
+    });
+
+    it('expires inbox rows past the window in chunks: a duplicate inside it is still dropped, and an unresolved dead letter keeps its event\'s row', async () => {
+      const database = await openService();
+      const { db } = database;
+      const bus = createEmbeddedBus({ file: ':memory:' });
+      try {
+        const relay = relayOf(db, bus, database.dialect);
+        const handled: string[] = [];
+        const consumer = await consumeEvents<ContractTables>({ service: 'contract', db, bus, relay, logger, metrics: createServiceMetrics('contract') }, 'widgets-count', {
+          OrderCreated: async (event) => {
+            handled.push(event.orderId ?? '');
+            return [];
+          },
+        });
+        await consumer.subscription.close();
+        const recordOf = (event: OrderflowEvent, offset: number) => ({ ...toBusMessage(event, undefined), partition: 0, offset: String(offset), timestamp: Date.now() });
+        const [old, fresh, deadLettered] = [numbered('old', 1), numbered('fresh', 2), numbered('dead-lettered', 3)];
+        for (const [offset, event] of [old, fresh, deadLettered].entries()) await consumer.process(recordOf(event, offset));
+        // Handled ten days ago: old, and deadLettered, whose other copy is an unresolved dead letter.
+        const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000).toISOString();
+        await db.updateTable('inbox').set({ processed_at: tenDaysAgo }).where('message_id', 'in', [old.id, deadLettered.id]).execute();
+        const deadLetter = {
+          consumer_group: 'widgets-count', topic: 'orders', partition: 0, key: 'dead-lettered', value: '{}', headers: '{}', error: 'Error: failed', attempts: 3, failed_at: tenDaysAgo, replayed_at: null,
+        };
+        await db.insertInto('dead_letters').values({ ...deadLetter, offset: '99', message_id: deadLettered.id }).execute();
+        // Many more expired rows than one chunk deletes.
+        const EXPIRED = 2_500;
+        await db
+          .insertInto('inbox')
+          .values(Array.from({ length: EXPIRED }, (_, i) => ({ consumer_group: 'widgets-count', message_id: `expired-${i}`, processed_at: tenDaysAgo })))
+          .execute();
+
+        const sevenDaysAgo = new Date(Date.now() - 7 * 86_400_000);
+        expect(await sweepExpired(db as unknown as Kysely<PlatformTables>, sevenDaysAgo, { chunkRows: 1_000 })).toEqual({ inbox: EXPIRED + 1, deadLetters: 0 });
+        const inboxIds = async () => (await db.selectFrom('inbox').select('message_id').execute()).map((r) => r.message_id).sort();
+        expect(await inboxIds()).toEqual([deadLettered.id, fresh.id].sort());
+
+        // Redelivered inside the window: dropped. Past it: handled again (what the window must be long enough to prevent).
+        await consumer.process(recordOf(fresh, 1));
+        await consumer.process(recordOf(deadLettered, 2));
+        expect(handled).toEqual(['old', 'fresh', 'dead-lettered']);
+        await consumer.process(recordOf(old, 0));
+        expect(handled).toEqual(['old', 'fresh', 'dead-lettered', 'old']);
+
+        // Once the dead letter is resolved its event's row expires like any other.
+        await db.updateTable('dead_letters').set({ discarded_at: new Date().toISOString() }).execute();
+        expect(await sweepExpired(db as unknown as Kysely<PlatformTables>, sevenDaysAgo)).toEqual({ inbox: 1, deadLetters: 0 });
+        expect(await inboxIds()).toEqual([fresh.id, old.id].sort());
+      } finally {
+        await bus.close();
+      }
+    });
+
+    it('deletes dead letters replayed or discarded before the window, and keeps unresolved ones whatever their age', async () => {
+      const { db } = await openService();
+      const at = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString();
+      const row = (offset: string, resolution: { replayed_at?: string; discarded_at?: string }) => ({
+        consumer_group: 'g', topic: 'orders', partition: 0, offset, key: offset, value: '{}', headers: '{}', error: 'Error: failed', attempts: 3, failed_at: at(30), replayed_at: null, ...resolution,
+      });
+      await db
+        .insertInto('dead_letters')
+        .values([
+          row('unresolved', {}),
+          row('replayed-long-ago', { replayed_at: at(10) }),
+          row('discarded-long-ago', { discarded_at: at(10) }),
+          row('replayed-lately', { replayed_at: at(1) }),
+          row('discarded-lately', { discarded_at: at(1) }),
+        ])
+        .execute();
+      expect(await sweepExpired(db as unknown as Kysely<PlatformTables>, new Date(Date.now() - 7 * 86_400_000))).toEqual({ inbox: 0, deadLetters: 2 });
+      expect((await db.selectFrom('dead_letters').select('offset').orderBy('offset').execute()).map((r) => r.offset)).toEqual(['discarded-lately', 'replayed-lately', 'unresolved']);
+    });
+
+    it('sweeps periodically only once the consumers have caught up, and stops cleanly, even while waiting for them', async () => {
+      const { db } = await openService();
+      const platformDb = db as unknown as Kysely<PlatformTables>;
+      await db.insertInto('inbox').values({ consumer_group: 'g', message_id: 'expired', processed_at: '2026-01-01T00:00:00.000Z' }).execute();
+      let caughtUp: () => void = () => undefined;
+      const deleted: number[] = [];
+      const sweeper = startRetentionSweeper(platformDb, logger, {
+        retentionMs: 3_600_000,
+        intervalMs: 10,
+        caughtUp: () => new Promise<void>((resolve) => (caughtUp = resolve)),
+        onDeleted: (rows) => deleted.push(rows.inbox),
+      });
+      await sleep(100);
+      expect(await db.selectFrom('inbox').select('message_id').execute()).toEqual([{ message_id: 'expired' }]);
+      caughtUp();
+      await waitUntil(async () => (await db.selectFrom('inbox').select('message_id').execute()).length === 0, 'the expired row is swept');
+      await sweeper.stop();
+      expect(deleted[0]).toBe(1);
+
+      const waiting = startRetentionSweeper(platformDb, logger, { retentionMs: 3_600_000, intervalMs: 10, caughtUp: () => new Promise<void>(() => undefined) });
+      await sleep(50);
+      await waiting.stop(); // resolves although the consumers never caught up
     });
 
     it('keeps settings across a reopen', async () => {

@@ -28,6 +28,10 @@ export interface PlatformTables {
     attempts: number;
     failed_at: string;
     replayed_at: string | null;
+    /** An operator decided it needs no handling (see 0000_platform_retention). */
+    discarded_at: Generated<string | null>;
+    /** The event's id, when the record was an event: its inbox row is kept while this dead letter is unresolved. */
+    message_id: Generated<string | null>;
   };
   settings: {
     name: string;
@@ -121,5 +125,18 @@ export const platformMigrations: Record<string, ServiceMigration> = {
         return null;
       end $$`.execute(db);
     await sql`create trigger outbox_commit_order before insert on outbox for each statement execute function outbox_commit_order()`.execute(db);
+  },
+  /**
+   * Retention (README "Retention"): inbox rows expire by processed_at, so an index serves
+   * the sweep's range; a dead letter records its event's id (the sweep keeps that event's
+   * inbox row while the dead letter is unresolved, see sweepExpired) and when an operator
+   * discarded it. Rows dead-lettered before this migration have no id: their events'
+   * inbox rows expire with the rest.
+   */
+  '0000_platform_retention': async (db: Kysely<unknown>) => {
+    await db.schema.createIndex('inbox_processed_at').on('inbox').column('processed_at').execute();
+    await db.schema.alterTable('dead_letters').addColumn('discarded_at', 'text').execute();
+    await db.schema.alterTable('dead_letters').addColumn('message_id', 'text').execute();
+    await db.schema.createIndex('dead_letters_message').on('dead_letters').columns(['consumer_group', 'message_id']).execute();
   },
 };

@@ -17,13 +17,23 @@ const DeadLetter = z.object({
   attempts: z.number(),
   failedAt: z.string(),
   replayedAt: z.string().nullable(),
+  discardedAt: z.string().nullable(),
   value: z.string(),
 });
+
+/** The 409 for a dead letter an operator already replayed or discarded; undefined while it is unresolved. */
+function alreadyResolved(id: number, row: { replayed_at: string | null; discarded_at: string | null }): ApiError | undefined {
+  if (row.replayed_at) return new ApiError(409, 'ALREADY_REPLAYED', `id: dead letter ${id} was replayed at ${row.replayed_at}`);
+  if (row.discarded_at) return new ApiError(409, 'ALREADY_DISCARDED', `id: dead letter ${id} was discarded at ${row.discarded_at}`);
+  return undefined;
+}
 
 /**
  * Each service lists the records its own consumer groups dead-lettered, and replays
  * one through the same handler path (inbox included), so a replay after a fix
- * happens at most once with effect.
+ * happens at most once with effect, or discards one that needs no handling. A dead
+ * letter stays until an operator does one or the other; once resolved it is deleted
+ * after INBOX_RETENTION (README "Retention").
  */
 export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp, database: Kysely<DB>, consumers: readonly EventConsumer[]) {
   const db = database as unknown as Kysely<PlatformTables>;
@@ -47,6 +57,7 @@ export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp
             attempts: r.attempts,
             failedAt: r.failed_at,
             replayedAt: r.replayed_at,
+            discardedAt: r.discarded_at,
             value: r.value,
           };
         }),
@@ -68,7 +79,8 @@ export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp
     async (request) => {
       const row = await db.selectFrom('dead_letters').selectAll().where('id', '=', request.params.id).executeTakeFirst();
       if (!row) throw new ApiError(404, 'NOT_FOUND', `id: no dead letter ${request.params.id}`);
-      if (row.replayed_at) throw new ApiError(409, 'ALREADY_REPLAYED', `id: dead letter ${row.id} was replayed at ${row.replayed_at}`);
+      const resolved = alreadyResolved(Number(row.id), row);
+      if (resolved) throw resolved;
       const consumer = consumers.find((c) => c.group === row.consumer_group);
       if (!consumer) throw new ApiError(409, 'NO_CONSUMER', `consumerGroup: ${row.consumer_group} is not running here`);
       try {
@@ -86,6 +98,34 @@ export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp
       }
       await db.updateTable('dead_letters').set({ replayed_at: new Date().toISOString() }).where('id', '=', row.id).execute();
       return { replayed: true as const, id: Number(row.id) };
+    },
+  );
+
+  app.post(
+    '/admin/dead-letters/:id/discard',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Resolve a dead-lettered record without handling it',
+        params: z.object({ id: z.coerce.number().int().positive() }),
+        response: { 200: z.object({ discarded: z.literal(true), id: z.number() }), 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request) => {
+      const id = request.params.id;
+      // One statement: a concurrent replay either happened first (409) or finds it discarded.
+      const result = await db
+        .updateTable('dead_letters')
+        .set({ discarded_at: new Date().toISOString() })
+        .where('id', '=', id)
+        .where('replayed_at', 'is', null)
+        .where('discarded_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) return { discarded: true as const, id };
+      const row = await db.selectFrom('dead_letters').select(['replayed_at', 'discarded_at']).where('id', '=', id).executeTakeFirst();
+      if (!row) throw new ApiError(404, 'NOT_FOUND', `id: no dead letter ${id}`);
+      throw alreadyResolved(id, row) ?? new ApiError(409, 'ALREADY_RESOLVED', `id: dead letter ${id} changed meanwhile`);
     },
   );
 }

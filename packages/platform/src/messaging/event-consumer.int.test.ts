@@ -179,6 +179,9 @@ describe('consumeEvents', () => {
         error: 'Error: stock table is corrupt',
         attempts: 3,
         replayed_at: null,
+        discarded_at: null,
+        // Named so that the retention sweep keeps this event's inbox row until the dead letter is resolved.
+        message_id: created.id,
       }),
     ]);
     await waitUntil(async () => (await bus.readAll('orders.DLT')).length === 1, 'the record is on orders.DLT');
@@ -203,7 +206,7 @@ describe('consumeEvents', () => {
 
     await waitUntil(async () => (await deadLetterRows()).length === 1, 'the record is in dead_letters');
     const [row] = await deadLetterRows();
-    expect(row).toMatchObject({ topic: 'orders', key: 'order-4', value: 'not json', attempts: 1 });
+    expect(row).toMatchObject({ topic: 'orders', key: 'order-4', value: 'not json', attempts: 1, message_id: null });
     expect(row?.error).toMatch(/^PoisonRecordError: record value is not JSON/);
     expect(calls).toBe(0);
     const dlt = await bus.readAll('orders.DLT');

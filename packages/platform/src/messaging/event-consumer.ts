@@ -21,6 +21,23 @@ export type EventHandler<Schema, T extends MessageType> = (
 
 export type EventHandlers<Schema> = { [T in MessageType]?: EventHandler<Schema, T> };
 
+/**
+ * A read model's projection: the batch's new events (not seen before by the group) all at
+ * once, in the batch's transaction, so that it can read the rows they touch once and write
+ * them once instead of per event. It emits nothing. What it returns runs after the commit
+ * (telling live listeners), never for a batch that was rolled back. On PostgreSQL its
+ * transactions take the service's batch lock exclusively, even for one record: two of them
+ * at once (two partitions) would read the same row and the later commit would drop the
+ * earlier one's change.
+ */
+export interface BatchProjection<Schema> {
+  types: readonly MessageType[];
+  project(events: readonly OrderflowMessage[], trx: Transaction<Schema & PlatformTables>): Promise<() => void>;
+}
+
+const isProjection = <Schema>(handlers: EventHandlers<Schema> | BatchProjection<Schema>): handlers is BatchProjection<Schema> =>
+  'project' in handlers && typeof handlers.project === 'function';
+
 export interface ConsumerDeps<Schema> {
   service: string;
   db: Kysely<Schema & PlatformTables>;
@@ -113,27 +130,29 @@ class RecordFailure extends Error {
 export async function consumeEvents<Schema>(
   deps: ConsumerDeps<Schema>,
   group: string,
-  handlers: EventHandlers<Schema>,
+  handling: EventHandlers<Schema> | BatchProjection<Schema>,
 ): Promise<BatchingEventConsumer> {
-  const types = Object.keys(handlers) as MessageType[];
+  const projection = isProjection(handling) ? handling : undefined;
+  const handlers: EventHandlers<Schema> = projection ? {} : (handling as EventHandlers<Schema>);
+  const types = projection ? [...projection.types] : (Object.keys(handlers) as MessageType[]);
+  const handles = (type: MessageType) => types.includes(type);
   const topics = [...new Set(types.map((t) => MESSAGE_TOPIC[t]))];
   const db = deps.db as unknown as Kysely<PlatformTables>;
 
   interface Work {
     record: BusRecord;
     event: OrderflowMessage;
-    handler: EventHandler<Schema, MessageType>;
+    handler: EventHandler<Schema, MessageType> | undefined;
   }
 
   /** The record's event and handler; undefined when this group has nothing to do with it. Throws PoisonRecordError. */
   function workOf(record: BusRecord): Work | undefined {
     // The event-type header lets a group skip what it does not handle without parsing.
     const headerType = record.headers[Header.eventType];
-    if (headerType !== undefined && isMessageType(headerType) && !handlers[headerType]) return undefined;
+    if (headerType !== undefined && isMessageType(headerType) && !handles(headerType)) return undefined;
     const event = parseRecord(record);
-    if (!event) return undefined;
-    const handler = handlers[event.type] as EventHandler<Schema, MessageType> | undefined;
-    return handler ? { record, event, handler } : undefined;
+    if (!event || !handles(event.type)) return undefined;
+    return { record, event, handler: handlers[event.type] as EventHandler<Schema, MessageType> | undefined };
   }
 
   /** Handles every item in one transaction; throws RecordFailure at the first handler that throws. */
@@ -141,9 +160,10 @@ export async function consumeEvents<Schema>(
     const work = items.flatMap((item, index) => (item ? [{ ...item, index }] : []));
     if (work.length === 0) return;
     const timers = work.map((w) => deps.metrics.handlerLatency.startTimer({ group, event_type: w.event.type }));
-    const outcomes = await deps.db.transaction().execute(async (trx) => {
+    const { outcomes, afterCommit } = await deps.db.transaction().execute(async (trx) => {
       if (deps.dialect === 'postgres') {
-        const lock = work.length > 1 ? sql`pg_advisory_xact_lock` : sql`pg_advisory_xact_lock_shared`;
+        // A projection reads, evolves and writes back rows that any event may touch: exclusive always.
+        const lock = work.length > 1 || projection ? sql`pg_advisory_xact_lock` : sql`pg_advisory_xact_lock_shared`;
         await sql`select ${lock}(${BATCH_LOCK_CLASS}, hashtext(current_schema()))`.execute(trx);
       }
       const processedAt = new Date().toISOString();
@@ -156,10 +176,16 @@ export async function consumeEvents<Schema>(
       const fresh = new Set(inserted.map((row) => row.message_id));
       const outgoing: OutboxRow[] = [];
       const outcomes: ('duplicate' | 'emitted' | 'handled')[] = [];
+      const projected: { event: OrderflowMessage; index: number }[] = [];
       for (const { record, event, handler, index } of work) {
         // Deleted once handled: a second copy of the event in this batch is a duplicate too.
         if (!fresh.delete(event.id)) {
           outcomes.push('duplicate');
+          continue;
+        }
+        if (!handler) {
+          projected.push({ event, index });
+          outcomes.push('handled');
           continue;
         }
         const rows = await withSpan(deps.service, `${group} handle ${event.type}`, record.headers, 'consumer', async () => {
@@ -173,9 +199,20 @@ export async function consumeEvents<Schema>(
         outgoing.push(...rows);
         outcomes.push(rows.length > 0 ? 'emitted' : 'handled');
       }
+      let afterCommit: (() => void) | undefined;
+      if (projection && projected.length > 0) {
+        try {
+          afterCommit = await projection.project(projected.map((p) => p.event), trx);
+        } catch (error) {
+          // Which event failed is not known: the batch fails at its first new one, which goes on
+          // alone (retries, dead letter); the ones after it come again in the next batch.
+          throw new RecordFailure(projected[0]!.index, error);
+        }
+      }
       await insertOutboxRows(trx, outgoing);
-      return outcomes;
+      return { outcomes, afterCommit };
     });
+    afterCommit?.();
     for (const [i, w] of work.entries()) {
       timers[i]!();
       deps.metrics.eventsProcessed.inc({ group, event_type: w.event.type, outcome: outcomes[i]! });
@@ -223,15 +260,27 @@ export async function consumeEvents<Schema>(
     handleBatch: processBatch,
     ...(deps.batchMax !== undefined ? { batchMax: deps.batchMax } : {}),
     // The same skip as process() makes, done by the broker where it can (no delivery at all).
-    ignoredTypes: new Set(MESSAGE_TYPES.filter((type) => !handlers[type])),
+    ignoredTypes: new Set(MESSAGE_TYPES.filter((type) => !handles(type))),
     ...failureHooks(group, { db, logger: deps.logger, metrics: deps.metrics }),
   });
   return { group, subscription, process, processBatch };
 }
 
+/** The id of the event a record carries; null for a record that is not an event envelope (poison). */
+function eventIdOf(record: BusRecord): string | null {
+  try {
+    const envelope = EnvelopeSchema.safeParse(JSON.parse(record.value));
+    return envelope.success ? envelope.data.id : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * What every consumer does when a handler fails: log each retry; after the last one,
- * count it and keep a row for the admin API (idempotent on the record's position).
+ * count it and keep a row for the admin API (idempotent on the record's position). The row
+ * names the event's id: while it is unresolved, the retention sweep keeps that event's inbox
+ * row, so a replay days later still finds a copy handled meanwhile (see sweepExpired).
  */
 export function failureHooks<DB>(
   group: string,
@@ -258,6 +307,7 @@ export function failureHooks<DB>(
           attempts,
           failed_at: new Date().toISOString(),
           replayed_at: null,
+          message_id: eventIdOf(record),
         })
         .onConflict((oc) => oc.columns(['consumer_group', 'topic', 'partition', 'offset']).doNothing())
         .execute();
