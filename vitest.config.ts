@@ -46,7 +46,7 @@ export default defineConfig(async () => {
         {
           test: {
             name: 'int',
-            include: ['packages/**/*.int.test.ts', 'services/**/*.int.test.ts'],
+            include: ['packages/**/*.int.test.ts', 'services/**/*.int.test.ts', 'apps/orderflow/**/*.int.test.ts'],
             exclude: ['**/node_modules/**'],
             testTimeout: 30_000,
           },

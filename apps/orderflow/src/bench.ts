@@ -1,23 +1,25 @@
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
-import { type Bus, BEARER_SUBPROTOCOL, SERVICE_PORTS, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, requestDevToken, startDevIssuer } from '@orderflow/platform';
+import { type Bus, type BusRecord, type ServiceMigration, BEARER_SUBPROTOCOL, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, openDatabase, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
-import { startCluster } from './cluster.ts';
+import { callSystem, startBenchSystem } from './bench-system.ts';
+import { runHistoryBenchmark } from './history-bench.ts';
+import { cpuPerCompleted, watchCpu } from './process-cpu.ts';
 
 const HELP = `npm run bench -- [options]
 
 Places orders over HTTP and measures, for each, the time from sending POST /orders to
 seeing it COMPLETED on the status WebSocket. Or, with --baseline, measures the broker
 alone: a chain of sequential hops with no business logic, for reading the system's
-figures as ratios.
+figures as ratios; with --baseline durable each hop also commits a row to a database
+first (the least a durable saga pays per hop). Each run also reports the CPU time per
+completed order, over its own processes, the broker's and PostgreSQL's.
 
   --broker B      embedded | nats | kafka (default embedded)
   --database D    sqlite | postgres (default sqlite)
@@ -34,7 +36,15 @@ figures as ratios.
   --partitions P  partitions per topic (default 3)
   --mode M        choreography | orchestration: the saga mode (default choreography)
   --memory        SQLite databases in memory instead of files (single process only)
-  --baseline      the raw broker hop chain instead of the system
+  --baseline K    a hop chain instead of the system: raw (the broker alone; --baseline
+                  with no value means raw) or durable (each hop first commits one row
+                  to its database: a SQLite file, or PostgreSQL with --database postgres)
+  --history N     instead of load: give the system N orders of history (their events
+                  written into the log; embedded or nats), then measure restart to all
+                  ready, memory after it, GET /status (first page, filtered), GET
+                  /status/:id, /ws connect-to-snapshot and the projection's rebuild
+  --history-via-services
+                  with --history: place the N orders through the API instead (slow)
   --hops H        hops in the chain (default 5, as an order's critical path:
                   OrderCreated, InventoryConfirmed, PaymentCompleted, Shipped, OrderCompleted)
 
@@ -45,7 +55,10 @@ postgres://postgres@127.0.0.1:5432/postgres). Each run uses a database of its ow
 consumer groups (KAFKA_PREFIX=bench-<random>.) of its own, all removed at the end.
 `;
 
+// `--baseline` alone means `--baseline raw`: parseArgs wants a value for a string option.
+const args = process.argv.slice(2).flatMap((arg, i, all) => (arg === '--baseline' && (all[i + 1] === undefined || all[i + 1]!.startsWith('--')) ? [arg, 'raw'] : [arg]));
 const { values } = parseArgs({
+  args,
   options: {
     broker: { type: 'string', default: 'embedded' },
     database: { type: 'string', default: 'sqlite' },
@@ -57,8 +70,10 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '3' },
     mode: { type: 'string', default: 'choreography' },
     memory: { type: 'boolean', default: false },
-    baseline: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
     hops: { type: 'string', default: '5' },
+    history: { type: 'string' },
+    'history-via-services': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -74,6 +89,8 @@ const broker = values.broker;
 const database = values.database;
 if (broker !== 'embedded' && broker !== 'nats' && broker !== 'kafka') fail(`--broker must be embedded, nats or kafka, not ${broker}`);
 if (database !== 'sqlite' && database !== 'postgres') fail(`--database must be sqlite or postgres, not ${database}`);
+if (values.baseline !== undefined && values.baseline !== 'raw' && values.baseline !== 'durable') fail(`--baseline must be raw or durable, not ${values.baseline}`);
+const baseline = values.baseline === 'raw' || values.baseline === 'durable' ? values.baseline : undefined;
 const processes = values.processes ?? (broker === 'embedded' ? 'single' : 'cluster');
 if (processes !== 'single' && processes !== 'cluster') fail(`--processes must be single or cluster, not ${processes}`);
 if (processes === 'cluster' && broker === 'embedded') fail('--processes cluster needs a broker every process can reach: --broker nats or kafka');
@@ -84,6 +101,12 @@ const duration = Number(values.duration);
 const concurrency = Number(values.concurrency);
 const warmup = Number(values.warmup);
 const hops = Number(values.hops);
+const historyOrders = values.history === undefined ? undefined : Number(values.history);
+if (historyOrders !== undefined && !(Number.isInteger(historyOrders) && historyOrders > 0)) fail(`--history must be a whole number of orders above 0, not ${values.history}`);
+if (historyOrders !== undefined && baseline) fail('--history measures the system: leave out --baseline');
+if (historyOrders !== undefined && values.memory) fail('--history restarts the system, which keeps nothing with --memory');
+if (historyOrders !== undefined && broker === 'kafka' && !values['history-via-services']) fail('--history writes into the embedded broker or NATS: with --broker kafka add --history-via-services');
+if (values['history-via-services'] && historyOrders === undefined) fail('--history-via-services needs --history N');
 
 // ---- what the run uses: a broker scope and a database of its own, removed at the end ----
 
@@ -114,7 +137,7 @@ if (broker === 'kafka') {
   const settings = loadConfig(env).bus;
   if (settings.kind === 'kafka') cleanups.push(() => deleteKafkaScope({ brokers: settings.brokers, prefix: settings.prefix, ssl: settings.ssl, sasl: settings.sasl }));
 }
-if (database === 'postgres' && !values.baseline) {
+if (database === 'postgres' && baseline !== 'raw') {
   const created = await createTestDatabase(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres', 'orderflow_bench');
   env.DATABASE_URL = created.url;
   cleanups.push(created.drop);
@@ -122,7 +145,7 @@ if (database === 'postgres' && !values.baseline) {
 // The run's identity provider: the system verifies its tokens, as it would a real issuer's.
 // One token per customer, fetched before the load and reused, so that signing in costs the
 // measurement nothing; the services verify each token (a signature check per request) as in production.
-const issuer = values.baseline ? undefined : await startDevIssuer({ dataDir: ':memory:', host: '127.0.0.1', port: 0 });
+const issuer = baseline ? undefined : await startDevIssuer({ dataDir: ':memory:', host: '127.0.0.1', port: 0 });
 if (issuer) {
   env.AUTH_ISSUER = issuer.url;
   cleanups.push(issuer.stop);
@@ -174,26 +197,6 @@ const finished = (key: string) =>
   });
 const finish = (key: string) => finishers.get(key)?.();
 
-/**
- * POST over a keep-alive connection with node:http: about half the CPU of fetch per
- * request, which matters because this client shares the machine with the system it measures.
- */
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 });
-function postJson(url: string, body: string, token: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` };
-    const req = httpRequest(url, { method: 'POST', agent: keepAlive, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function drive(seconds: number, placeOne: () => Promise<void>): Promise<void> {
   const until = performance.now() + seconds * 1000;
   if (rate > 0) {
@@ -223,6 +226,7 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
   await drive(warmup, placeOne);
   await sleep(500);
   measuring = true;
+  const cpu = watchCpu({ broker: broker === 'nats' || broker === 'kafka' ? broker : 'embedded', postgresDatabase: env.DATABASE_URL ? new URL(env.DATABASE_URL).pathname.slice(1) : undefined });
   const progress = setInterval(() => process.stdout.write(`  ${completed} completed, ${awaiting()} awaiting\n`), 1000);
   const t0 = performance.now();
   await drive(duration, placeOne);
@@ -231,6 +235,7 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
   const completedDuringLoad = completed;
   const drainUntil = performance.now() + 10_000;
   while (awaiting() > 0 && performance.now() < drainUntil) await sleep(20);
+  const cpuMsPerOrder = cpuPerCompleted(cpu.milliseconds(), completed);
   clearInterval(progress);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! : Number.NaN);
@@ -240,71 +245,40 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
     completedAfterLoad: completed - completedDuringLoad,
     latencyMs: { p50: ms(pct(50)), p95: ms(pct(95)), p99: ms(pct(99)), max: ms(pct(100)) },
     notCompletedInTime: awaiting(),
+    cpuMsPerOrder,
   };
 }
 
+if (historyOrders !== undefined) {
+  const { sample: _checked, ...report } = await runHistoryBenchmark({
+    processes: processes === 'cluster' ? 'cluster' : 'single',
+    env,
+    issuerUrl: issuer!.url,
+    orders: historyOrders,
+    viaServices: values['history-via-services'],
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`\n${JSON.stringify({ setup: `${broker} broker, ${processes === 'cluster' ? 'one process per service' : 'one process'}, ${database === 'postgres' ? 'PostgreSQL' : 'file SQLite'}`, ...report }, null, 2)}\n`);
+  await cleanup();
+  process.exit(0);
+}
+
 const mode = rate > 0 ? `${rate}/s` : `as fast as possible, ${concurrency} orders in flight (each worker waits for its order to end)`;
-const setup = values.baseline
-  ? `${broker} broker, ${values.partitions} partitions, the chain's consumers and producer in this process`
+const chainDatabase = database === 'postgres' ? 'PostgreSQL' : values.memory ? 'in-memory SQLite' : 'file SQLite';
+const setup = baseline
+  ? `${broker} broker, ${values.partitions} partitions, ${baseline === 'durable' ? `${database === 'postgres' ? 'PostgreSQL, a schema per hop' : `a ${chainDatabase} database per hop`}, ` : ''}the chain's consumers and producer in this process`
   : `${broker} broker, ${processes === 'cluster' ? 'one process per service' : 'one process'}, ${database === 'postgres' ? 'PostgreSQL' : values.memory ? 'in-memory SQLite' : 'file SQLite'}, ${values.partitions} partitions`;
-const report = values.baseline ? await runBaseline() : await runSystem();
-process.stdout.write(`\n${JSON.stringify(values.baseline ? report : { sagaMode: values.mode, ...report }, null, 2)}\n`);
+const report = baseline ? await runBaseline(baseline) : await runSystem();
+const cpuLine = (cpu: ReturnType<typeof cpuPerCompleted>) =>
+  `CPU per completed ${baseline ? 'chain' : 'order'}: ${cpu.total} ms (this process ${cpu.benchProcess}, processes it started ${cpu.startedProcesses}, broker ${cpu.broker}, PostgreSQL ${cpu.postgres})`;
+process.stdout.write(`\n${cpuLine(report.cpuMsPerOrder)}\n${JSON.stringify(baseline ? report : { sagaMode: values.mode, ...report }, null, 2)}\n`);
 await cleanup();
 process.exit(0);
 
 // ---- the system ----
 
-interface Target {
-  urls: Record<string, string>;
-  peakRssMiB(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** Every service in one child process (start.ts), which reports its URLs and peak memory over IPC. */
-async function startSingle(): Promise<Target> {
-  const freePorts = Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, '0']));
-  const child = fork(new URL('./start.ts', import.meta.url).pathname, [], {
-    execArgv: ['--max-semi-space-size=32', '--import', 'tsx'],
-    env: { ...process.env, ...freePorts, ...env, WEB_UI: 'off' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-    child.once('message', (message: { type: string; urls: Record<string, string> }) => resolve(message.urls));
-    child.once('exit', (code) => reject(new Error(`the system exited with code ${code} before it was ready`)));
-  });
-  return {
-    urls,
-    peakRssMiB: () =>
-      new Promise<number>((resolve) => {
-        child.once('message', (message: { maxRssKiB: number }) => resolve(message.maxRssKiB / 1024));
-        child.send({ type: 'stats' });
-      }),
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
-
-/** One process per service; peak memory is the sum of each one's high-water mark. */
-async function startMultiProcess(): Promise<Target> {
-  const cluster = await startCluster({ env: { ...env, WEB_UI: 'off' }, ports: 'free', output: () => undefined });
-  return {
-    urls: cluster.urls,
-    async peakRssMiB() {
-      let kib = 0;
-      for (const pid of Object.values(cluster.pids())) {
-        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-        kib += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      }
-      return kib / 1024;
-    },
-    stop: () => cluster.stop(),
-  };
-}
-
 async function runSystem() {
-  const target = processes === 'cluster' ? await startMultiProcess() : await startSingle();
+  const target = await startBenchSystem(processes === 'cluster' ? 'cluster' : 'single', env);
   const { urls } = target;
   const issuerUrl = issuer!.url;
   const operatorToken = await requestDevToken(issuerUrl, { role: 'operator' });
@@ -349,7 +323,7 @@ async function runSystem() {
     const customer = customers[seq++ % CUSTOMERS]!;
     const body = JSON.stringify({ customerId: customer.customerId, items: [{ productId: `product-${1 + (seq % 3)}`, quantity: 1 }] });
     try {
-      const response = await postJson(`${urls.order}/orders`, body, customer.token);
+      const response = await callSystem('POST', `${urls.order}/orders`, customer.token, body);
       const result = JSON.parse(response.body) as { orderId?: string };
       if (response.status !== 202 || !result.orderId) refused++;
       else if (completedEarly.has(result.orderId)) {
@@ -383,7 +357,26 @@ async function runSystem() {
   return result;
 }
 
-// ---- the raw broker: a chain of hops, no business logic ----
+// ---- the baselines: a chain of hops, no business logic ----
+
+interface HopTables {
+  bench_hop: { record_key: string; received_at: string };
+}
+
+/**
+ * What a durable hop writes: one row per record it receives, keyed so that a redelivery adds
+ * nothing. (A function: declarations hoist above the script's top-level awaits, constants do not.)
+ */
+function hopMigrations(): Record<string, ServiceMigration> {
+  return {
+    '001_bench_hop': (db) =>
+      db.schema
+        .createTable('bench_hop')
+        .addColumn('record_key', 'text', (c) => c.primaryKey())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .execute(),
+  };
+}
 
 /**
  * `hops` consumer groups in this process, group i reading topic i and publishing what it
@@ -391,30 +384,61 @@ async function runSystem() {
  * durable position, acknowledgement after the handler) as the services. A message is
  * published to topic 1 and measured when the last group receives it: as many sequential
  * hops as an order's critical path, each a publish acknowledged by the broker and a
- * delivery, without databases, HTTP or WebSocket.
+ * delivery, without HTTP or WebSocket. Raw: no database. Durable: each hop first commits
+ * one row per record to a database of its own (as each service has), one transaction per
+ * batch as the services' consumers do, and publishes after the commit: a crash between
+ * the two redelivers the record, whose row is then already there (at least once, like
+ * the outbox, without the outbox's second transaction).
  */
-async function runBaseline() {
+async function runBaseline(kind: 'raw' | 'durable') {
   const bus: Bus = createBus(loadConfig({ ...env, DATA_DIR: dataDir === ':memory:' ? ':memory:' : dataDir }));
   cleanups.push(() => bus.close());
   const topics = Array.from({ length: hops }, (_, i) => `bench-hop-${runId}-${i + 1}`);
   await bus.ensureTopics(topics);
   const sentAt = new Map<string, number>();
+  const arrived = (record: BusRecord) => {
+    const started = sentAt.get(record.key);
+    if (started === undefined) return;
+    sentAt.delete(record.key);
+    settle(started, performance.now());
+    finish(record.key);
+  };
   for (const [i, topic] of topics.entries()) {
     const next = topics[i + 1];
+    const forward = async (records: readonly BusRecord[]) => {
+      if (next) await bus.publish(records.map((record) => ({ topic: next, key: record.key, value: record.value, headers: record.headers })));
+      else for (const record of records) arrived(record);
+    };
+    const hopDatabase =
+      kind === 'durable' ? await openDatabase<HopTables>({ service: `bench_hop_${i + 1}`, dataDir, url: env.DATABASE_URL || undefined }, hopMigrations()) : undefined;
+    if (hopDatabase) cleanups.push(() => hopDatabase.close());
+    const commitRows = async (records: readonly BusRecord[]) => {
+      if (!hopDatabase) return;
+      const receivedAt = new Date().toISOString();
+      await hopDatabase.db.transaction().execute((trx) =>
+        trx
+          .insertInto('bench_hop')
+          .values(records.map((record) => ({ record_key: record.key, received_at: receivedAt })))
+          .onConflict((c) => c.column('record_key').doNothing())
+          .execute(),
+      );
+    };
     await bus.subscribe({
       group: `bench-hop-${i + 1}`,
       topics: [topic],
       handle: async (record) => {
-        if (next) {
-          await bus.publish([{ topic: next, key: record.key, value: record.value, headers: record.headers }]);
-          return;
-        }
-        const started = sentAt.get(record.key);
-        if (started === undefined) return;
-        sentAt.delete(record.key);
-        settle(started, performance.now());
-        finish(record.key);
+        await commitRows([record]);
+        await forward([record]);
       },
+      ...(hopDatabase
+        ? {
+            handleBatch: async (records: readonly BusRecord[]) => {
+              await commitRows(records);
+              await forward(records);
+              return { handled: records.length };
+            },
+          }
+        : {}),
     });
   }
   // Kafka assigns partitions to a new group after a join; give it the time.
@@ -434,10 +458,13 @@ async function runBaseline() {
     }
   };
 
-  process.stdout.write(`orderflow bench --baseline: ${hops} sequential hops, ${mode}, ${duration}s measured after ${warmup}s warm-up; ${setup}\n`);
+  process.stdout.write(`orderflow bench --baseline ${kind}: ${hops} sequential hops, ${mode}, ${duration}s measured after ${warmup}s warm-up; ${setup}\n`);
   const figures = await measure(placeOne, () => sentAt.size);
   return {
-    what: `raw broker: ${hops} sequential hops (publish, deliver, acknowledge), no business logic`,
+    what:
+      kind === 'raw'
+        ? `raw broker: ${hops} sequential hops (publish, deliver, acknowledge), no business logic`
+        : `durable chain: ${hops} sequential hops (commit a row, publish, deliver, acknowledge), no business logic`,
     setup,
     mode,
     completedChains: completed,
