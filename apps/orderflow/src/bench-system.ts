@@ -27,7 +27,7 @@ export function startBenchSystem(processes: BenchProcesses, env: Record<string, 
 async function startSingle(env: Record<string, string>): Promise<BenchSystem> {
   const freePorts = Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, '0']));
   const child = fork(new URL('./start.ts', import.meta.url).pathname, [], {
-    execArgv: ['--max-semi-space-size=32', '--import', 'tsx'],
+    execArgv: ['--max-semi-space-size=32', ...(process.env.BENCH_SYSTEM_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), '--import', 'tsx'],
     env: { ...process.env, ...freePorts, ...env, WEB_UI: 'off' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
