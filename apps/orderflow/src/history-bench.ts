@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OrderStatus, isTerminal } from '@orderflow/contracts';
+import { OrderStatus, RebuildProgress, isTerminal } from '@orderflow/contracts';
 import { BEARER_SUBPROTOCOL, loadConfig, requestDevToken } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { z } from 'zod';
@@ -37,14 +37,6 @@ const Placed = z.object({ orderId: z.string() });
 const StatusOfOrder = z.object({ status: OrderStatus });
 const Stats = z.object({ countsByStatus: z.record(z.string(), z.number()) });
 const RebuildStarted = z.object({ generation: z.number() });
-const RebuildProgress = z.object({
-  generation: z.number().optional(),
-  state: z.enum(['idle', 'running', 'done', 'failed']),
-  eventsProjected: z.number().optional(),
-  eventsPerSecond: z.number().nullish(),
-  startedAt: z.string().nullish(),
-  finishedAt: z.string().nullish(),
-});
 const parsed = <T>(schema: z.ZodType<T>, response: { status: number; body: string }): T | undefined =>
   response.status === 200 || response.status === 202 ? schema.safeParse(JSON.parse(response.body)).data : undefined;
 
@@ -198,9 +190,9 @@ async function measureRebuild(status: string, operatorToken: string, firstStart:
     const progress = parsed(RebuildProgress, answer);
     if (!progress) throw new Error(`GET /projection/rebuild answered ${answer.status}: ${answer.body.slice(0, 200)}`);
     // The answer may still be about an earlier generation for a moment.
-    if ((progress.generation ?? generation) === generation && (progress.state === 'done' || progress.state === 'failed')) {
+    if (progress.generation === generation && (progress.state === 'done' || progress.state === 'failed')) {
       const seconds = progress.startedAt && progress.finishedAt ? (Date.parse(progress.finishedAt) - Date.parse(progress.startedAt)) / 1000 : Number.NaN;
-      const events = progress.eventsProjected ?? Number.NaN;
+      const events = progress.eventsProjected;
       return {
         measured: 'POST /projection/rebuild, until GET /projection/rebuild says done',
         state: progress.state,

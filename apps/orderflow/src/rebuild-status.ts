@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RebuildProgress } from '@orderflow/contracts';
 import { loadConfig, requestDevToken } from '@orderflow/platform';
-import { z } from 'zod';
 
 /**
  * `npm run rebuild-status`: asks the running status service to rebuild its read model from
@@ -23,15 +23,6 @@ if (values.help) {
   process.exit(0);
 }
 
-const Progress = z.object({
-  generation: z.number(),
-  state: z.enum(['idle', 'running', 'done', 'failed']),
-  eventsProjected: z.number(),
-  eventsPerSecond: z.number().nullable(),
-  lag: z.number(),
-  error: z.string().nullable().optional(),
-});
-
 const config = loadConfig();
 const base = (values.url ?? process.env.STATUS_SERVICE_URL ?? `http://127.0.0.1:${config.ports.status}`).replace(/\/$/, '');
 const fail = (message: string): never => {
@@ -48,7 +39,7 @@ try {
   for (;;) {
     const response = await fetch(`${base}/projection/rebuild`, { headers });
     if (!response.ok) fail(`GET ${base}/projection/rebuild answered ${response.status}: ${await response.text()}`);
-    const progress = Progress.parse(await response.json());
+    const progress = RebuildProgress.parse(await response.json());
     process.stdout.write(`generation ${progress.generation}: ${progress.state}, ${progress.eventsProjected} events projected, ${progress.eventsPerSecond ?? '-'} events/s, ${progress.lag} to go\n`);
     if (progress.state === 'done') break;
     if (progress.state === 'failed') fail(`rebuild failed: ${progress.error ?? 'see the status service log'}`);

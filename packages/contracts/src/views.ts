@@ -48,6 +48,21 @@ export const InventoryLevelView = z.object({
 });
 export type InventoryLevelView = z.infer<typeof InventoryLevelView>;
 
+/** The status read model's rebuild (GET /projection/rebuild): the latest generation's progress. */
+export const RebuildProgress = z.object({
+  generation: z.number().int(),
+  /** idle: no rebuild ever ran; running; done: the rebuilt copy took over; failed. */
+  state: z.enum(['idle', 'running', 'done', 'failed']),
+  eventsProjected: z.number().int(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  eventsPerSecond: z.number().nullable(),
+  /** Records the rebuild still has to read (0 unless running). */
+  lag: z.number().int(),
+  error: z.string().nullable(),
+});
+export type RebuildProgress = z.infer<typeof RebuildProgress>;
+
 /** Messages on the status WebSocket (SSE uses the same payloads as named events). */
 export type StatusSocketMessage =
   | { type: 'order_update'; order: OrderView }

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, OrderStatus, type OrderView, isEvent } from '@orderflow/contracts';
+import { EVENT_TYPES, OrderStatus, type OrderView, type RebuildProgress, isEvent } from '@orderflow/contracts';
 import { type BatchProjection, type BatchingEventConsumer, type ConsumerDeps, type EventConsumer, consumeEvents } from '@orderflow/platform';
 import { type Generation, beginRebuild, deleteGenerationRows, failRebuild, latestGeneration, openGenerations, takeOver } from '../store/generations.ts';
 import { type OrderChange, projectBatch } from '../store/read-model.ts';
@@ -7,18 +7,6 @@ import type { StatusTables } from '../store/schema.ts';
 export type OrderListener = (order: OrderView) => void;
 
 type TrackedConsumer = BatchingEventConsumer & { closed: boolean };
-
-export interface RebuildProgress {
-  generation: number;
-  state: 'idle' | 'running' | 'done' | 'failed';
-  eventsProjected: number;
-  startedAt: string | null;
-  finishedAt: string | null;
-  eventsPerSecond: number | null;
-  /** Records the rebuild still has to read (0 unless running). */
-  lag: number;
-  error: string | null;
-}
 
 export interface Projection {
   /** Resolves once the active generation has read what the log held when the service started. */

@@ -1,17 +1,7 @@
+import { RebuildProgress } from '@orderflow/contracts';
 import { ApiError, ErrorBody, type HttpApp } from '@orderflow/platform';
 import { z } from 'zod';
 import type { Projection } from '../handlers/project-events.ts';
-
-const RebuildProgress = z.object({
-  generation: z.number().int(),
-  state: z.enum(['idle', 'running', 'done', 'failed']),
-  eventsProjected: z.number().int(),
-  startedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
-  eventsPerSecond: z.number().nullable(),
-  lag: z.number().int(),
-  error: z.string().nullable(),
-});
 
 /** Rebuilding the read model from the whole log, for operators: after a projection changed or a bug in it was fixed. */
 export function registerRebuildRoutes(app: HttpApp, projection: Projection) {
