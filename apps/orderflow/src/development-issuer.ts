@@ -18,6 +18,9 @@ export async function startDevelopmentIssuerIfNeeded(config: Config): Promise<{ 
   return { config: { ...config, auth: { ...config.auth, issuer: issuer.url } }, issuer };
 }
 
+/** Where tokens come from: AUTH_ISSUER, else the development issuer `npm start` runs. */
+export const issuerUrlOf = (config: Config): string => config.auth.issuer ?? `http://127.0.0.1:${config.auth.devIssuerPort}`;
+
 /** The start banner's lines on signing in. */
 export function signInHelp(config: Config, issuer: DevIssuer | undefined): string[] {
   if (!issuer) return [`  tokens: from ${config.auth.issuer ?? '(no issuer)'}; operator routes need the role ${config.auth.operatorRole}`];

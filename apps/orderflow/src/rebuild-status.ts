@@ -1,7 +1,8 @@
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RebuildProgress } from '@orderflow/contracts';
 import { loadConfig, requestDevToken } from '@orderflow/platform';
+import { parseCommandLine } from './command-line.ts';
+import { issuerUrlOf } from './development-issuer.ts';
 
 /**
  * `npm run rebuild-status`: asks the running status service to rebuild its read model from
@@ -10,14 +11,7 @@ import { loadConfig, requestDevToken } from '@orderflow/platform';
  * from ORDERFLOW_TOKEN, or else from the development issuer of `npm start`.
  */
 const usage = 'usage: npm run rebuild-status [-- --url <status service URL>]   (token: ORDERFLOW_TOKEN, else the development issuer)';
-const values = (() => {
-  try {
-    return parseArgs({ options: { url: { type: 'string' }, help: { type: 'boolean' } } }).values;
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${usage}\n`);
-    process.exit(2);
-  }
-})();
+const values = parseCommandLine({ url: { type: 'string' }, help: { type: 'boolean' } }, usage);
 if (values.help) {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
@@ -30,7 +24,7 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 try {
-  const token = process.env.ORDERFLOW_TOKEN || (await requestDevToken(config.auth.issuer ?? `http://127.0.0.1:${config.auth.devIssuerPort}`, { role: 'operator' }));
+  const token = process.env.ORDERFLOW_TOKEN || (await requestDevToken(issuerUrlOf(config), { role: 'operator' }));
   const headers = { authorization: `Bearer ${token}` };
   const started = await fetch(`${base}/projection/rebuild`, { method: 'POST', headers });
   const body: unknown = await started.json();
