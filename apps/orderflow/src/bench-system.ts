@@ -111,3 +111,10 @@ export function callSystem(method: 'GET' | 'POST', url: string, token: string, b
     req.end(body);
   });
 }
+
+/** A figure as the benchmark prints it: two decimals. */
+export const round = (value: number): number => Number(value.toFixed(2));
+
+/** The p-th percentile of durations sorted ascending (NaN when there are none). */
+export const percentileOf = (sorted: readonly number[], p: number): number =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN;

@@ -8,7 +8,7 @@ import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
 import { type Bus, type BusRecord, type ServiceMigration, BEARER_SUBPROTOCOL, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, openDatabase, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
-import { callSystem, startBenchSystem } from './bench-system.ts';
+import { callSystem, percentileOf, round, startBenchSystem } from './bench-system.ts';
 import { runHistoryBenchmark } from './history-bench.ts';
 import { cpuPerCompleted, watchCpu } from './process-cpu.ts';
 
@@ -238,12 +238,11 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
   const cpuMsPerOrder = cpuPerCompleted(cpu.milliseconds(), completed);
   clearInterval(progress);
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! : Number.NaN);
-  const ms = (v: number) => Number(v.toFixed(2));
+  const ms = (p: number) => round(percentileOf(latencies, p));
   return {
     completedPerSecond: Number((completedDuringLoad / loadSeconds).toFixed(1)),
     completedAfterLoad: completed - completedDuringLoad,
-    latencyMs: { p50: ms(pct(50)), p95: ms(pct(95)), p99: ms(pct(99)), max: ms(pct(100)) },
+    latencyMs: { p50: ms(50), p95: ms(95), p99: ms(99), max: ms(100) },
     notCompletedInTime: awaiting(),
     cpuMsPerOrder,
   };

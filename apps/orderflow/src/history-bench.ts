@@ -3,7 +3,7 @@ import { OrderStatus, RebuildProgress, isTerminal } from '@orderflow/contracts';
 import { BEARER_SUBPROTOCOL, loadConfig, requestDevToken } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { type BenchProcesses, type BenchSystem, callSystem, memoryKiB, startBenchSystem, waitUntilAllReady } from './bench-system.ts';
+import { type BenchProcesses, type BenchSystem, callSystem, memoryKiB, percentileOf, round, startBenchSystem, waitUntilAllReady } from './bench-system.ts';
 import { type HistoryOutcome, outcomeOf } from './history-events.ts';
 import { type SeededHistory, seedHistory } from './history-seed.ts';
 
@@ -224,8 +224,7 @@ async function timed(count: number, call: (i: number) => Promise<{ status: numbe
     if (response.status !== 200) throw new Error(`answered ${response.status}: ${response.body.slice(0, 200)}`);
   }
   durations.sort((a, b) => a - b);
-  const pct = (p: number) => round(durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))] ?? Number.NaN);
-  return { p50: pct(50), p99: pct(99), count };
+  return { p50: round(percentileOf(durations, 50)), p99: round(percentileOf(durations, 99)), count };
 }
 
 /** Opens /ws and resolves when its first message (the snapshot) has arrived. */
@@ -242,4 +241,3 @@ function firstSocketMessage(status: string, operatorToken: string): Promise<{ st
 
 const getJson = (url: string, token: string) => callSystem('GET', url, token);
 const postJson = (url: string, body: unknown, token: string) => callSystem('POST', url, token, JSON.stringify(body));
-const round = (value: number) => Number(value.toFixed(2));
