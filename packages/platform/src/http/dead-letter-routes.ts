@@ -35,6 +35,8 @@ function alreadyResolved(id: number, row: { replayed_at: string | null; discarde
  * letter stays until an operator does one or the other; once resolved it is deleted
  * after INBOX_RETENTION (README "Retention").
  */
+const DeadLetterParams = z.object({ id: z.coerce.number().int().positive() });
+
 export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp, database: Kysely<DB>, consumers: readonly EventConsumer[]) {
   const db = database as unknown as Kysely<PlatformTables>;
   app.get(
@@ -72,7 +74,7 @@ export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp
       schema: {
         tags: ['admin'],
         summary: 'Handle a dead-lettered record again',
-        params: z.object({ id: z.coerce.number().int().positive() }),
+        params: DeadLetterParams,
         response: { 200: z.object({ replayed: z.literal(true), id: z.number() }), 404: ErrorBody, 409: ErrorBody },
       },
     },
@@ -108,7 +110,7 @@ export function registerDeadLetterRoutes<DB extends PlatformTables>(app: HttpApp
       schema: {
         tags: ['admin'],
         summary: 'Resolve a dead-lettered record without handling it',
-        params: z.object({ id: z.coerce.number().int().positive() }),
+        params: DeadLetterParams,
         response: { 200: z.object({ discarded: z.literal(true), id: z.number() }), 404: ErrorBody, 409: ErrorBody },
       },
     },
