@@ -63,17 +63,20 @@ const DELETE_CHUNK = 5_000;
  */
 export async function deleteGenerationRows(db: Db, generation: Generation): Promise<void> {
   const g = generation.generation;
-  for (;;) {
-    const ids = await db.selectFrom('order_views').select('order_id').where('generation', '=', g).limit(DELETE_CHUNK).execute();
-    if (ids.length === 0) break;
-    await db.deleteFrom('order_views').where('generation', '=', g).where('order_id', 'in', ids.map((r) => r.order_id)).execute();
-  }
-  for (;;) {
-    const ids = await db.selectFrom('inbox').select('message_id').where('consumer_group', '=', generation.consumer_group).limit(DELETE_CHUNK).execute();
-    if (ids.length === 0) break;
-    await db.deleteFrom('inbox').where('consumer_group', '=', generation.consumer_group).where('message_id', 'in', ids.map((r) => r.message_id)).execute();
-  }
+  await deleteInChunks(
+    () => db.selectFrom('order_views').select('order_id as key').where('generation', '=', g).limit(DELETE_CHUNK).execute(),
+    (keys) => db.deleteFrom('order_views').where('generation', '=', g).where('order_id', 'in', keys).execute(),
+  );
+  await deleteInChunks(
+    () => db.selectFrom('inbox').select('message_id as key').where('consumer_group', '=', generation.consumer_group).limit(DELETE_CHUNK).execute(),
+    (keys) => db.deleteFrom('inbox').where('consumer_group', '=', generation.consumer_group).where('message_id', 'in', keys).execute(),
+  );
   for (const table of ['order_counts', 'orders_per_minute', 'revenue', 'stock_levels'] as const) {
     await db.deleteFrom(table).where('generation', '=', g).execute();
   }
+}
+
+/** Reads a chunk of keys, deletes them, until none is left: each delete its own short statement. */
+async function deleteInChunks(chunk: () => Promise<{ key: string }[]>, remove: (keys: string[]) => Promise<unknown>): Promise<void> {
+  for (let rows = await chunk(); rows.length > 0; rows = await chunk()) await remove(rows.map((r) => r.key));
 }
