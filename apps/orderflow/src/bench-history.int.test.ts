@@ -74,7 +74,7 @@ function shapesByOutcome(events: readonly OrderflowEvent[], outcomes: ReadonlyMa
 describe('npm run bench -- --history', () => {
   it('seeds a history that the status service alone projects: every order visible with its final status, counts right, numbers finite', async () => {
     const env = systemEnv();
-    const report = await runHistoryBenchmark({ processes: 'single', env, issuerUrl: issuer.url, orders: 300, viaServices: false, requests: 20, sockets: 5 });
+    const report = await runHistoryBenchmark({ processes: 'single', env, issuerUrl: issuer.url, cpu: { broker: 'embedded' }, orders: 300, viaServices: false, requests: 20, sockets: 5 });
 
     expect(report.checks.mismatched).toBe(0);
     expect(report.checks.ordersChecked).toBe(300);
@@ -100,8 +100,8 @@ describe('npm run bench -- --history', () => {
   it('seeds, per outcome, the events the services emit when the same orders are placed through the API', async () => {
     const viaApi = systemEnv();
     const seeded = systemEnv();
-    const placed = await runHistoryBenchmark({ processes: 'single', env: viaApi, issuerUrl: issuer.url, orders: 40, viaServices: true, requests: 5, sockets: 2 });
-    const written = await runHistoryBenchmark({ processes: 'single', env: seeded, issuerUrl: issuer.url, orders: 40, viaServices: false, requests: 5, sockets: 2 });
+    const placed = await runHistoryBenchmark({ processes: 'single', env: viaApi, issuerUrl: issuer.url, cpu: { broker: 'embedded' }, orders: 40, viaServices: true, requests: 5, sockets: 2 });
+    const written = await runHistoryBenchmark({ processes: 'single', env: seeded, issuerUrl: issuer.url, cpu: { broker: 'embedded' }, orders: 40, viaServices: false, requests: 5, sockets: 2 });
     expect(placed.checks.mismatched).toBe(0);
     expect(written.checks.mismatched).toBe(0);
 

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
 import { callSystem, percentileOf, round, startBenchSystem } from './bench-system.ts';
 import { runHistoryBenchmark } from './history-bench.ts';
-import { cpuPerCompleted, watchCpu } from './process-cpu.ts';
+import { type CpuWatchOptions, cpuPerCompleted, watchCpu } from './process-cpu.ts';
 
 const HELP = `npm run bench -- [options]
 
@@ -142,6 +142,11 @@ if (database === 'postgres' && baseline !== 'raw') {
   env.DATABASE_URL = created.url;
   cleanups.push(created.drop);
 }
+/** Whose CPU time a run counts: the processes it starts, the broker's and its PostgreSQL database's. */
+const cpuWatch: CpuWatchOptions = {
+  broker: broker === 'nats' || broker === 'kafka' ? broker : 'embedded',
+  postgresDatabase: env.DATABASE_URL ? new URL(env.DATABASE_URL).pathname.slice(1) : undefined,
+};
 // The run's identity provider: the system verifies its tokens, as it would a real issuer's.
 // One token per customer, fetched before the load and reused, so that signing in costs the
 // measurement nothing; the services verify each token (a signature check per request) as in production.
@@ -226,7 +231,7 @@ async function measure(placeOne: () => Promise<void>, awaiting: () => number) {
   await drive(warmup, placeOne);
   await sleep(500);
   measuring = true;
-  const cpu = watchCpu({ broker: broker === 'nats' || broker === 'kafka' ? broker : 'embedded', postgresDatabase: env.DATABASE_URL ? new URL(env.DATABASE_URL).pathname.slice(1) : undefined });
+  const cpu = watchCpu(cpuWatch);
   const progress = setInterval(() => process.stdout.write(`  ${completed} completed, ${awaiting()} awaiting\n`), 1000);
   const t0 = performance.now();
   await drive(duration, placeOne);
@@ -252,6 +257,7 @@ if (historyOrders !== undefined) {
   const { sample: _checked, ...report } = await runHistoryBenchmark({
     processes: processes === 'cluster' ? 'cluster' : 'single',
     env,
+    cpu: cpuWatch,
     issuerUrl: issuer!.url,
     orders: historyOrders,
     viaServices: values['history-via-services'],

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { type BenchProcesses, type BenchSystem, callSystem, memoryKiB, percentileOf, round, startBenchSystem, waitUntilAllReady } from './bench-system.ts';
 import { type HistoryOutcome, outcomeOf } from './history-events.ts';
 import { type SeededHistory, seedHistory } from './history-seed.ts';
+import { type CpuWatchOptions, watchCpu } from './process-cpu.ts';
 
 /**
  * `npm run bench -- --history N`: gives the system N orders of history, then measures what
@@ -19,6 +20,8 @@ export interface HistoryBenchOptions {
   /** The system's environment: broker scope, DATA_DIR, DATABASE_URL, AUTH_ISSUER. */
   env: Record<string, string>;
   issuerUrl: string;
+  /** Whose CPU time the rebuild's figure counts. */
+  cpu: CpuWatchOptions;
   orders: number;
   /** Place the orders through the API (slow, real) instead of writing their events into the log. */
   viaServices: boolean;
@@ -79,7 +82,7 @@ export async function runHistoryBenchmark(options: HistoryBenchOptions) {
 
     log('checks and rebuild');
     const checks = await checkHistory(system, operatorToken, history);
-    const rebuild = await measureRebuild(status, operatorToken, { firstStartSeconds, projectedAtFirstStart });
+    const rebuild = await measureRebuild(status, operatorToken, { firstStartSeconds, projectedAtFirstStart }, options.cpu);
     return {
       what: `history: ${history.orders} orders ${options.viaServices ? 'placed through the API' : 'written into the log'}, then restart and queries`,
       history: { orders: history.orders, events: history.events, byOutcome: history.byOutcome, seconds: round(history.seconds) },
@@ -172,7 +175,8 @@ async function checkHistory(system: BenchSystem, operatorToken: string, history:
  * its progress until done; else (a service that rebuilds at every start) the first start's
  * catch-up: the events the status service projected over the time to all ready.
  */
-async function measureRebuild(status: string, operatorToken: string, firstStart: { firstStartSeconds: number; projectedAtFirstStart: number }) {
+async function measureRebuild(status: string, operatorToken: string, firstStart: { firstStartSeconds: number; projectedAtFirstStart: number }, cpuWatch: CpuWatchOptions) {
+  const cpu = watchCpu(cpuWatch);
   const started = await postJson(`${status}/projection/rebuild`, {}, operatorToken);
   if (started.status === 404) {
     return {
@@ -193,12 +197,15 @@ async function measureRebuild(status: string, operatorToken: string, firstStart:
     if (progress.generation === generation && (progress.state === 'done' || progress.state === 'failed')) {
       const seconds = progress.startedAt && progress.finishedAt ? (Date.parse(progress.finishedAt) - Date.parse(progress.startedAt)) / 1000 : Number.NaN;
       const events = progress.eventsProjected;
+      const used = cpu.milliseconds();
       return {
         measured: 'POST /projection/rebuild, until GET /projection/rebuild says done',
         state: progress.state,
         events,
         seconds: round(seconds),
         eventsPerSecond: Math.round(progress.eventsPerSecond ?? events / seconds),
+        // CPU time compares across machines and runs where a shared machine's seconds do not.
+        cpuMsPer1000Events: round(((used.startedProcesses + used.broker + used.postgres) * 1000) / events),
       };
     }
     if (performance.now() > deadline) throw new Error('the rebuild did not finish in time');

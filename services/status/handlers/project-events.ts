@@ -1,7 +1,7 @@
-import { EVENT_TYPES, OrderStatus, type OrderView, type RebuildProgress, isEvent } from '@orderflow/contracts';
+import { EVENT_TYPES, OrderStatus, type OrderView, type RebuildProgress } from '@orderflow/contracts';
 import { type BatchProjection, type BatchingEventConsumer, type ConsumerDeps, type EventConsumer, consumeEvents } from '@orderflow/platform';
 import { type Generation, beginRebuild, deleteGenerationRows, failRebuild, latestGeneration, openGenerations, takeOver } from '../store/generations.ts';
-import { type OrderChange, projectBatch } from '../store/read-model.ts';
+import { type OrderChange, projectBatch, recognisesRepeats } from '../store/read-model.ts';
 import type { StatusTables } from '../store/schema.ts';
 
 export type OrderListener = (order: OrderView) => void;
@@ -30,9 +30,9 @@ export interface ProjectionDeps {
 
 /**
  * Projects the log into the persisted read model through the platform's durable consumer
- * path: each batch's new events in one transaction with their inbox rows, so a restart
- * continues where it stopped (the broker keeps the group's position; the inbox drops what
- * it redelivers). A rebuild projects the whole log again into a new generation under its
+ * path: each batch's events in one transaction, so a restart continues where it stopped
+ * (the broker keeps the group's position; what it redelivers, the order views recognise
+ * and the inbox drops for restocks). A rebuild projects the whole log again into a new generation under its
  * own consumer group while the active one keeps serving, and takes over once caught up.
  */
 export async function startProjection(deps: ProjectionDeps): Promise<Projection> {
@@ -70,12 +70,16 @@ export async function startProjection(deps: ProjectionDeps): Promise<Projection>
     const projection: BatchProjection<StatusTables> = {
       types: EVENT_TYPES,
       async project(messages, trx) {
-        const changes = await projectBatch(trx, generation.generation, messages.filter(isEvent));
-        // Only the serving copy's changes reach live clients; a rebuild's would repeat old news.
-        return () => {
-          if (generation.generation === active.generation) notify(changes);
+        const { changes, repeats } = await projectBatch(trx, generation.generation, messages);
+        return {
+          repeats,
+          // Only the serving copy's changes reach live clients; a rebuild's would repeat old news.
+          afterCommit() {
+            if (generation.generation === active.generation) notify(changes);
+          },
         };
       },
+      recognisesRepeats,
     };
     const consumer = await consumeEvents<StatusTables>(deps.consumer, generation.consumer_group, projection);
     // A subscription's caughtUp() also resolves when it is closed (the service stopping): a

@@ -137,7 +137,7 @@ describe.each(targets)('the persisted read model on %s', (_name, makeTarget) => 
 
   it('a redelivered event (same id), later or in the same batch, changes nothing: views, stock and counts stay', async () => {
     const before = { views: await allPages({}, 100), inventory: await model.queries.inventory(), stats: await model.queries.stats(NOW) };
-    const again = published.filter((e) => e.type === 'InventoryConfirmed' || e.type === 'OrderCompleted').slice(0, 6);
+    const again = [restock, ...published.filter((e) => e.type === 'InventoryConfirmed' || e.type === 'OrderCompleted').slice(0, 6)];
     const marker = eventOf('OrderCreated', { orderId: 'order-marker', second: 1 });
     await publish([...again, ...again, marker]);
     await projected(published.length - 2 * again.length);
@@ -147,6 +147,11 @@ describe.each(targets)('the persisted read model on %s', (_name, makeTarget) => 
     expect(stats.revenue).toEqual(before.stats.revenue);
     for (const event of again) expect(await model.queries.order(event.orderId!)).toEqual(expectedOf(published).views.get(event.orderId!));
     expect(await processed('duplicate')).toBe(2 * again.length);
+  });
+
+  it('order events need no inbox row (their view knows the ids it applied); restocks, which belong to no order, have one each', async () => {
+    const inbox = await runtime!.db.selectFrom('inbox').select('message_id').where('consumer_group', '=', 'status').execute();
+    expect(inbox.map((row) => row.message_id)).toEqual([restock.id]);
   });
 
   it('events of one order handled at once (two topics, two transactions) both reach its view', async () => {

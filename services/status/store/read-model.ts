@@ -1,4 +1,4 @@
-import type { InventoryLevelView, OrderStatus, OrderView, OrderflowEvent } from '@orderflow/contracts';
+import { type InventoryLevelView, type OrderStatus, type OrderView, type OrderflowEvent, type OrderflowMessage, isEvent } from '@orderflow/contracts';
 import { type Kysely, type Transaction, sql } from 'kysely';
 import { type StockLevels, changesStock, evolveInventory, inventoryList } from '../domain/inventory-levels.ts';
 import { evolveOrderView } from '../domain/order-projection.ts';
@@ -109,12 +109,22 @@ const levelsOf = (rows: readonly StatusDatabase['stock_levels'][]): Map<string, 
   );
 
 /**
- * Projects a batch of new events (the inbox already dropped redeliveries) into a generation,
- * in the caller's transaction: one read of the order views and stock levels they touch,
- * evolve in memory with the domain's deciders, then one multi-row upsert per table. Returns
- * the orders whose view changed, for the live listeners once the transaction commits.
+ * An order's view keeps the id of every event applied to it (its timeline), so the
+ * projection drops a repeated order event by itself and such events need no inbox row.
+ * Restocks belong to no order: the inbox drops their repeats.
  */
-export async function projectBatch(trx: Trx, generation: number, events: readonly OrderflowEvent[]): Promise<OrderChange[]> {
+export const recognisesRepeats = (event: OrderflowMessage): boolean => isEvent(event) && event.orderId !== null;
+
+/**
+ * Projects a batch of events into a generation, in the caller's transaction: one read of
+ * the order views and stock levels they touch, evolve in memory with the domain's deciders,
+ * then one multi-row upsert per table. An order event its view has already applied
+ * (a redelivery: see recognisesRepeats) changes nothing, its stock change included.
+ * Returns the orders whose view changed, for the live listeners once the transaction
+ * commits, and the positions of the repeated events.
+ */
+export async function projectBatch(trx: Trx, generation: number, messages: readonly OrderflowMessage[]): Promise<{ changes: OrderChange[]; repeats: Set<number> }> {
+  const events = messages.filter(isEvent);
   const orderIds = [...new Set(events.flatMap((e) => (e.orderId === null ? [] : [e.orderId])))];
   const stored = new Map<string, OrderView>();
   for (const ids of chunks(orderIds)) {
@@ -128,12 +138,20 @@ export async function projectBatch(trx: Trx, generation: number, events: readonl
   const stockEvents = events.filter(changesStock);
   let levels: StockLevels = stockEvents.length > 0 ? await readLevels(trx, generation, stockEvents) : new Map();
   const levelsBefore = levels;
-  for (const event of events) {
+  const repeats = new Set<number>();
+  for (const [position, event] of messages.entries()) {
+    if (!isEvent(event)) continue; // commands: not this read model's
+    if (event.orderId !== null) {
+      const before = current.get(event.orderId);
+      const after = evolveOrderView(before, event);
+      // The same view back: its timeline holds this event already.
+      if (!after || after === before) {
+        repeats.add(position);
+        continue;
+      }
+      current.set(after.orderId, after);
+    }
     if (changesStock(event)) levels = evolveInventory(levels, event);
-    if (event.orderId === null) continue;
-    const before = current.get(event.orderId);
-    const after = evolveOrderView(before, event);
-    if (after && after !== before) current.set(after.orderId, after);
   }
   const changes: OrderChange[] = [];
   for (const [orderId, after] of current) if (stored.get(orderId) !== after) changes.push({ before: stored.get(orderId), after });
@@ -143,10 +161,10 @@ export async function projectBatch(trx: Trx, generation: number, events: readonl
   await upsertLevels(trx, generation, [...levels.values()].filter((level) => levelsBefore.get(level.productId) !== level));
   await trx
     .updateTable('projection_generations')
-    .set((eb) => ({ events_projected: eb('events_projected', '+', events.length) }))
+    .set((eb) => ({ events_projected: eb('events_projected', '+', events.length - repeats.size) }))
     .where('generation', '=', generation)
     .execute();
-  return changes;
+  return { changes, repeats };
 }
 
 async function readLevels(trx: Trx, generation: number, events: readonly OrderflowEvent[]): Promise<StockLevels> {

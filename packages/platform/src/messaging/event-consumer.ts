@@ -32,7 +32,22 @@ export type EventHandlers<Schema> = { [T in MessageType]?: EventHandler<Schema, 
  */
 export interface BatchProjection<Schema> {
   types: readonly MessageType[];
-  project(events: readonly OrderflowMessage[], trx: Transaction<Schema & PlatformTables>): Promise<() => void>;
+  project(events: readonly OrderflowMessage[], trx: Transaction<Schema & PlatformTables>): Promise<ProjectedBatch>;
+  /**
+   * True for an event the projection recognises by itself when it comes again (a read
+   * model row that keeps the ids of the events applied to it): such events get no inbox row
+   * and reach project() even when redelivered, which must then change nothing. An inbox row
+   * is an insert at a random key per event, the largest single cost of a rebuild; the others
+   * (false, or no function) go through the inbox as a handler's do.
+   */
+  recognisesRepeats?(event: OrderflowMessage): boolean;
+}
+
+export interface ProjectedBatch {
+  /** Runs after the commit (telling live listeners). */
+  afterCommit(): void;
+  /** Positions (in the events given) of events it recognised as already applied: counted as duplicates. */
+  repeats: ReadonlySet<number>;
 }
 
 const isProjection = <Schema>(handlers: EventHandlers<Schema> | BatchProjection<Schema>): handlers is BatchProjection<Schema> =>
@@ -116,7 +131,8 @@ class RecordFailure extends Error {
  * handler, and inserts every outgoing message at the end in one statement (the outbox
  * insert must be a transaction's last statement, see insertOutboxRows). A redelivered
  * event finds its inbox row and changes nothing; so does the second copy of an event
- * within one batch. Events of types the group does not handle need no transaction.
+ * within one batch. Events of types the group does not handle need no transaction. A
+ * projection's events that it recognises itself (recognisesRepeats) skip the inbox.
  *
  * A handler that throws fails the batch at its record. The transaction is rolled back and
  * the records before it are handled again in a new transaction (without it); the failing
@@ -166,25 +182,36 @@ export async function consumeEvents<Schema>(
         const lock = work.length > 1 || projection ? sql`pg_advisory_xact_lock` : sql`pg_advisory_xact_lock_shared`;
         await sql`select ${lock}(${BATCH_LOCK_CLASS}, hashtext(current_schema()))`.execute(trx);
       }
+      const recognised = (event: OrderflowMessage) => projection?.recognisesRepeats?.(event) ?? false;
+      const inboxIds = [...new Set(work.flatMap((w) => (recognised(w.event) ? [] : [w.event.id])))];
       const processedAt = new Date().toISOString();
-      const inserted = await (trx as unknown as Transaction<PlatformTables>)
-        .insertInto('inbox')
-        .values([...new Set(work.map((w) => w.event.id))].map((id) => ({ consumer_group: group, message_id: id, processed_at: processedAt })))
-        .onConflict((oc) => oc.columns(['consumer_group', 'message_id']).doNothing())
-        .returning('message_id')
-        .execute();
+      const inserted =
+        inboxIds.length === 0
+          ? []
+          : await (trx as unknown as Transaction<PlatformTables>)
+              .insertInto('inbox')
+              .values(inboxIds.map((id) => ({ consumer_group: group, message_id: id, processed_at: processedAt })))
+              .onConflict((oc) => oc.columns(['consumer_group', 'message_id']).doNothing())
+              .returning('message_id')
+              .execute();
       const fresh = new Set(inserted.map((row) => row.message_id));
       const outgoing: OutboxRow[] = [];
       const outcomes: ('duplicate' | 'emitted' | 'handled')[] = [];
-      const projected: { event: OrderflowMessage; index: number }[] = [];
+      const projected: { event: OrderflowMessage; index: number; outcome: number }[] = [];
       for (const { record, event, handler, index } of work) {
+        if (recognised(event)) {
+          // The projection tells whether it had seen it (its outcome then becomes 'duplicate').
+          projected.push({ event, index, outcome: outcomes.length });
+          outcomes.push('handled');
+          continue;
+        }
         // Deleted once handled: a second copy of the event in this batch is a duplicate too.
         if (!fresh.delete(event.id)) {
           outcomes.push('duplicate');
           continue;
         }
         if (!handler) {
-          projected.push({ event, index });
+          projected.push({ event, index, outcome: outcomes.length });
           outcomes.push('handled');
           continue;
         }
@@ -202,7 +229,9 @@ export async function consumeEvents<Schema>(
       let afterCommit: (() => void) | undefined;
       if (projection && projected.length > 0) {
         try {
-          afterCommit = await projection.project(projected.map((p) => p.event), trx);
+          const batch = await projection.project(projected.map((p) => p.event), trx);
+          afterCommit = batch.afterCommit;
+          for (const position of batch.repeats) outcomes[projected[position]!.outcome] = 'duplicate';
         } catch (error) {
           // Which event failed is not known: the batch fails at its first new one, which goes on
           // alone (retries, dead letter); the ones after it come again in the next batch.
