@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestSystem, placeOrder, request, startTestSystem, stockOf, waitForTerminal } from './harness.ts';
+import { type TestSystem, placeOrder, request, startTestSystem, stockOf, waitForAllTerminal } from './harness.ts';
 
 describe('concurrency', () => {
   let t: TestSystem;
@@ -16,7 +16,7 @@ describe('concurrency', () => {
       quantities.map((quantity, i) => placeOrder(t.urls, { customerId: `rush-${i}`, items: [{ productId: 'product-3', quantity }] })),
     );
     expect(placed.every((p) => p.status === 202)).toBe(true);
-    const views = await Promise.all(placed.map((p) => waitForTerminal(t.urls, p.body.orderId)));
+    const views = await waitForAllTerminal(t.urls, placed.map((p) => p.body.orderId));
 
     const completed = views.filter((v) => v.status === 'COMPLETED');
     const sold = completed.reduce((sum, v) => sum + v.items[0]!.quantity, 0);

@@ -259,6 +259,35 @@ export async function waitForView(urls: Record<string, string>, orderId: string,
 export const waitForTerminal = (urls: Record<string, string>, orderId: string) =>
   waitForView(urls, orderId, (v) => TERMINAL.includes(v.status), 'a terminal status');
 
+/**
+ * The terminal views of many orders, in the order of ids. It polls the ones still pending,
+ * a round at a time (one poller per order, every 20 ms, would be hundreds of requests per
+ * second competing with the system it waits for), and fails only when a round of
+ * idleMs passes in which no order ended: a slow machine gets more time, a stuck order does not.
+ */
+export async function waitForAllTerminal(urls: Record<string, string>, ids: readonly string[], idleMs = 15_000): Promise<OrderView[]> {
+  const ended = new Map<string, OrderView>();
+  let lastProgress = Date.now();
+  for (;;) {
+    const pending = ids.filter((id) => !ended.has(id));
+    if (pending.length === 0) return ids.map((id) => ended.get(id)!);
+    for (let i = 0; i < pending.length; i += 20) {
+      const views = await Promise.all(pending.slice(i, i + 20).map((id) => request<OrderView>(`${urls.status}/status/${id}`)));
+      for (const [index, result] of views.entries()) {
+        if (result.status === 200 && TERMINAL.includes(result.body.status)) {
+          ended.set(pending[i + index]!, result.body);
+          lastProgress = Date.now();
+        }
+      }
+    }
+    if (Date.now() - lastProgress > idleMs) {
+      const still = ids.filter((id) => !ended.has(id));
+      throw new Error(`timed out waiting for a terminal status: ${still.length} of ${ids.length} orders (${still.slice(0, 5).join(', ')}…) had none, and none ended in ${idleMs} ms`);
+    }
+    await sleep(100);
+  }
+}
+
 export async function stockOf(urls: Record<string, string>, productId: string): Promise<number> {
   const result = await request<{ available: number }>(`${urls.inventory}/inventory/${productId}`);
   return result.body.available;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, createTestDatabase, findTestPostgres } from '../../packages/platform/src/database/test-databases.ts';
-import { type TestSystem, eventually, placeOrder, request, sleep, stockOf, startTestSystem, waitForTerminal, waitForView } from './harness.ts';
+import { type TestSystem, eventually, placeOrder, request, sleep, stockOf, startTestSystem, waitForAllTerminal, waitForTerminal, waitForView } from './harness.ts';
 
 // Every service on PostgreSQL (one schema each in a fresh database), the broker embedded.
 // Skipped with one line when PostgreSQL cannot be reached, unless REQUIRE_SERVICES=1.
@@ -101,7 +101,7 @@ describe.skipIf(!serverUrl)('the saga with every service on PostgreSQL', () => {
     const placed = await Promise.all(
       Array.from({ length: before + 10 }, (_, i) => placeOrder(t.urls, { customerId: `rush-${i}`, items: [{ productId: 'product-3', quantity: 1 }] })),
     );
-    const views = await Promise.all(placed.map((p) => waitForTerminal(t.urls, p.body.orderId)));
+    const views = await waitForAllTerminal(t.urls, placed.map((p) => p.body.orderId));
     const completed = views.filter((v) => v.status === 'COMPLETED').length;
     expect(completed).toBe(before);
     expect(views.filter((v) => v.status === 'CANCELLED_NO_STOCK')).toHaveLength(10);

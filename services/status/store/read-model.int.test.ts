@@ -154,6 +154,23 @@ describe.each(targets)('the persisted read model on %s', (_name, makeTarget) => 
     expect(inbox.map((row) => row.message_id)).toEqual([restock.id]);
   });
 
+  it('an order whose OrderCreated comes after its other events is listed under its customer, its status and its creation time', async () => {
+    const orderId = 'order-late-created';
+    const data = { customerId: 'customer-late', items: [{ productId: 'product-1', quantity: 1, unitPrice: 500 }], total: 500, currency: 'USD' };
+    await publish([eventOf('PaymentCompleted', { orderId, second: 3_001, data: { amount: 500 } })]);
+    await projected(published.length);
+    await publish([eventOf('NotificationSent', { orderId, second: 3_002 })]);
+    await projected(published.length);
+    expect(await allPages({ customerId: 'customer-late' }, 10)).toEqual([]);
+    await publish([eventOf('OrderCreated', { orderId, second: 2_999, data })]);
+    await projected(published.length);
+    expect(await allPages({ customerId: 'customer-late' }, 10)).toEqual([orderId]);
+    expect(await allPages({ status: 'PAID' }, 100)).toContain(orderId);
+    const expected = expectedOf(published);
+    expect(await allPages({}, 100)).toEqual(expected.newestFirst.map((v) => v.orderId));
+    expect(await model.queries.order(orderId)).toEqual(expected.views.get(orderId));
+  });
+
   it('events of one order handled at once (two topics, two transactions) both reach its view', async () => {
     const created = Array.from({ length: 20 }, (_, i) => eventOf('OrderCreated', { orderId: `order-race-${i}`, second: 900 + i }));
     await publish(created);
