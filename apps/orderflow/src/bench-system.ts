@@ -23,11 +23,11 @@ export function startBenchSystem(processes: BenchProcesses, env: Record<string, 
   return processes === 'cluster' ? startMultiProcess(env, readyTimeoutMs) : startSingle(env);
 }
 
-/** Every service in one child process (start.ts), which reports its URLs and peak memory over IPC. */
+/** Every service in one child process, as npm start runs them (bundled first), which reports its URLs and peak memory over IPC. */
 async function startSingle(env: Record<string, string>): Promise<BenchSystem> {
   const freePorts = Object.fromEntries(Object.values(SERVICE_PORTS).map((s) => [s.variable, '0']));
-  const child = fork(new URL('./start.ts', import.meta.url).pathname, [], {
-    execArgv: ['--max-semi-space-size=32', ...(process.env.BENCH_SYSTEM_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), '--import', 'tsx'],
+  const child = fork(new URL('../start-bundled.mjs', import.meta.url).pathname, [], {
+    execArgv: ['--max-semi-space-size=32', ...(process.env.BENCH_SYSTEM_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)],
     env: { ...process.env, ...freePorts, ...env, WEB_UI: 'off' },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

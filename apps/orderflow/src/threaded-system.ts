@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { type Config, type Logger, type ServiceName, serveBus } from '@orderflow/platform';
-import type { ThreadAnswer, ThreadCommand } from './service-thread.ts';
+import type { ThreadAnswer, ThreadCommand, ThreadStart } from './service-thread.ts';
+import { type ServiceThread, serviceThreadWanted, spawnServiceThread } from './service-thread-spawn.ts';
 import { type RunningSystem, servicesFor, startSystem } from './system.ts';
 
 /**
@@ -16,10 +17,10 @@ const DEFAULT_THREAD_SERVICES: readonly ServiceName[] = ['order', 'notification'
  * more than one core. Everything else stays on the main thread with the broker.
  */
 export function threadServices(config: Config, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): ServiceName[] {
+  if (!serviceThreadWanted(env, cores)) return [];
   const running = servicesFor(config).map(([name]) => name);
   const value = env.THREAD_SERVICES?.trim();
-  if (value === undefined || value === '') return cores > 1 ? DEFAULT_THREAD_SERVICES.filter((n) => running.includes(n)) : [];
-  if (value === 'none') return [];
+  if (!value) return DEFAULT_THREAD_SERVICES.filter((n) => running.includes(n));
   const names = value.split(',').map((n) => n.trim());
   const unknown = names.filter((n) => !running.includes(n as ServiceName));
   if (unknown.length > 0) {
@@ -48,12 +49,18 @@ export async function startThreadedSystem(
   config: Config,
   logger: Logger,
   threaded: readonly ServiceName[],
-  options: { freePorts?: boolean } = {},
+  options: { freePorts?: boolean; thread?: ServiceThread } = {},
 ): Promise<ThreadedSystem> {
   const here = servicesFor(config)
     .map(([name]) => name)
     .filter((name) => !threaded.includes(name));
-  const system = await startSystem(config, logger, { freePorts: options.freePorts, only: here });
+  // Spawned before this thread starts its services, it loads its modules meanwhile.
+  const thread = options.thread ?? spawnServiceThread();
+  const worker = thread.worker;
+  const system = await startSystem(config, logger, { freePorts: options.freePorts, only: here }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
 
   // On a real broker the worker opens its own connection; on the embedded one it is served this one.
   let busPort: MessagePort | undefined;
@@ -62,15 +69,14 @@ export async function startThreadedSystem(
     serveBus(system.bus, channel.port1);
     busPort = channel.port2;
   }
-  const worker = new Worker(new URL('./service-thread.mjs', import.meta.url), {
-    workerData: { names: threaded, busPort, freePorts: options.freePorts ?? false, config: { ...config, logFormat: resolvedLogFormat(config) } },
-    transferList: busPort ? [busPort] : [],
-  });
-  const workerUrls = await new Promise<Record<string, string>>((resolve, reject) => {
-    worker.once('message', (message: ThreadAnswer) => (message.type === 'ready' ? resolve(message.urls) : reject(new Error(message.type === 'failed' ? message.message : 'unexpected'))));
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the service thread exited with code ${code} before it was ready`)));
-  }).catch(async (error: unknown) => {
+  const start: ThreadStart = { type: 'start', names: [...threaded], busPort, freePorts: options.freePorts ?? false, config: { ...config, logFormat: resolvedLogFormat(config) } };
+  worker.postMessage(start, busPort ? [busPort] : []);
+  const workerUrls = await Promise.race([
+    new Promise<Record<string, string>>((resolve, reject) => {
+      worker.once('message', (message: ThreadAnswer) => (message.type === 'ready' ? resolve(message.urls) : reject(new Error(message.type === 'failed' ? message.message : 'unexpected'))));
+    }),
+    thread.ended,
+  ]).catch(async (error: unknown) => {
     await worker.terminate();
     await system.stop();
     throw error;
