@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EventDataOf, EventType, OrderView, OrderflowEvent, StatusSocketMessage } from '@orderflow/contracts';
+import { type EventDataOf, type EventType, OrderView, type OrderflowEvent, type StatusSocketMessage } from '@orderflow/contracts';
 import {
   type Bus,
   type DevIssuer,
@@ -14,6 +14,8 @@ import {
 } from '@orderflow/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { z } from 'zod';
+import { OrderPage } from './http/routes.ts';
 import { startStatusService } from './main.ts';
 
 const SOURCE: Record<EventType, string> = {
@@ -112,6 +114,17 @@ describe('status service', () => {
     expect(view).toMatchObject({ status: 'COMPLETED', customerId: 'customer-1', total: 5998, trackingNumber: 'TRK1A2B3C4D', carrier: 'DHL' });
     expect(Object.values(view?.steps ?? {}).map((s) => s.state)).toEqual(['done', 'done', 'done', 'done', 'done']);
     expect(view?.timeline).toHaveLength(6);
+  });
+
+  it('answers GET /status/:orderId and GET /status with exactly what their schemas describe (the stored views are sent as they are)', async () => {
+    const one = await fetch(`${service.url}/status/order-done`, { headers: { authorization: `Bearer ${operatorToken}` } });
+    expect(one.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const view: unknown = await one.json();
+    expect(view).toEqual(OrderView.parse(view));
+    expect(z.strictObject(OrderView.shape).safeParse(view).error).toBeUndefined();
+    const page = await getJson('/status?limit=50');
+    expect(page.body).toEqual(OrderPage.parse(page.body));
+    expect(OrderPage.parse(page.body).items.map((item) => item.orderId)).toContain('order-done');
   });
 
   it('answers 404 naming the order it does not know', async () => {

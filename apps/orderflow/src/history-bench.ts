@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OrderStatus, RebuildProgress, isTerminal } from '@orderflow/contracts';
-import { BEARER_SUBPROTOCOL, loadConfig, requestDevToken } from '@orderflow/platform';
-import WebSocket from 'ws';
+import { loadConfig, requestDevToken } from '@orderflow/platform';
 import { z } from 'zod';
-import { type BenchProcesses, type BenchSystem, callSystem, memoryKiB, percentileOf, round, startBenchSystem, waitUntilAllReady } from './bench-system.ts';
+import { type BenchProcesses, type BenchSystem, callSystem, memoryKiB, round, startBenchSystem, waitUntilAllReady } from './bench-system.ts';
 import { type HistoryOutcome, outcomeOf } from './history-events.ts';
+import { timeQueriesApart } from './history-queries.ts';
 import { type SeededHistory, seedHistory } from './history-seed.ts';
 import { type CpuWatchOptions, watchCpu } from './process-cpu.ts';
 
@@ -71,14 +71,14 @@ export async function runHistoryBenchmark(options: HistoryBenchOptions) {
 
     log('queries');
     const status = system.urls.status!;
-    const requests = options.requests ?? 200;
-    const ids = history.sample.map((o) => o.orderId);
-    const queries = {
-      statusFirstPage: await timed(requests, () => getJson(`${status}/status?limit=${PAGE}`, operatorToken)),
-      statusFilteredFirstPage: await timed(requests, () => getJson(`${status}/status?status=COMPLETED&limit=${PAGE}`, operatorToken)),
-      statusById: await timed(requests, (i) => getJson(`${status}/status/${ids[(i * 7919) % ids.length]}`, operatorToken)),
-      wsConnectToSnapshot: await timed(options.sockets ?? 50, () => firstSocketMessage(status, operatorToken)),
-    };
+    const queries = await timeQueriesApart({
+      status,
+      token: operatorToken,
+      ids: history.sample.map((o) => o.orderId),
+      requests: options.requests ?? 200,
+      sockets: options.sockets ?? 50,
+      pageSize: PAGE,
+    });
 
     log('checks and rebuild');
     const checks = await checkHistory(system, operatorToken, history);
@@ -219,31 +219,6 @@ async function statusEventsProjected(status: string, operatorToken: string): Pro
   let total = 0;
   for (const line of text.split('\n')) if (line.startsWith('orderflow_events_processed_total{') && line.includes('group="status"')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   return total;
-}
-
-/** `count` calls one after another: p50 and p99 of their durations, in ms. Each must answer 200. */
-async function timed(count: number, call: (i: number) => Promise<{ status: number; body: string }>) {
-  const durations: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    const response = await call(i);
-    durations.push(performance.now() - started);
-    if (response.status !== 200) throw new Error(`answered ${response.status}: ${response.body.slice(0, 200)}`);
-  }
-  durations.sort((a, b) => a - b);
-  return { p50: round(percentileOf(durations, 50)), p99: round(percentileOf(durations, 99)), count };
-}
-
-/** Opens /ws and resolves when its first message (the snapshot) has arrived. */
-function firstSocketMessage(status: string, operatorToken: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${status.replace('http', 'ws')}/ws`, [BEARER_SUBPROTOCOL, operatorToken]);
-    socket.once('message', (data) => {
-      socket.close();
-      resolve({ status: 200, body: String(data).slice(0, 100) });
-    });
-    socket.once('error', reject);
-  });
 }
 
 const getJson = (url: string, token: string) => callSystem('GET', url, token);

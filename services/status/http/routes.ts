@@ -1,5 +1,5 @@
 import { InventoryLevelView, OrderStatus, OrderView } from '@orderflow/contracts';
-import { ApiError, ErrorBody, type HttpApp, assertOwnOrder } from '@orderflow/platform';
+import { ApiError, ErrorBody, type HttpApp, assertOwnOrder, sendJsonText } from '@orderflow/platform';
 import { z } from 'zod';
 import type { PageCursor, ReadModelQueries } from '../store/read-model.ts';
 
@@ -53,12 +53,13 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
         response: { 200: OrderView, 404: ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const notFound = () => new ApiError(404, 'NOT_FOUND', `orderId: no events seen for order ${request.params.orderId}`);
-      const view = await queries.order(request.params.orderId);
-      if (!view) throw notFound();
-      assertOwnOrder(request, view.customerId, notFound);
-      return view;
+      const stored = await queries.storedOrder(request.params.orderId);
+      if (!stored) throw notFound();
+      assertOwnOrder(request, stored.customerId, notFound);
+      // Sent as the projection stored it (see sendJsonText): its own JSON of an OrderView.
+      return sendJsonText(reply, stored.json);
     },
   );
 
@@ -78,10 +79,10 @@ export function registerStatusRoutes(app: HttpApp, deps: StatusRoutesDeps) {
         response: { 200: OrderPage },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { status, customerId, limit, before } = request.query;
-      const page = await queries.page({ limit, status, customerId, before: before === undefined ? undefined : decodeCursor(before) });
-      return { items: page.items, nextCursor: encodeCursor(page.nextCursor), limit };
+      const page = await queries.storedPage({ limit, status, customerId, before: before === undefined ? undefined : decodeCursor(before) });
+      return sendJsonText(reply, `{"items":[${page.items.join(',')}],"nextCursor":${JSON.stringify(encodeCursor(page.nextCursor))},"limit":${limit}}`);
     },
   );
 

@@ -43,33 +43,53 @@ const chunks = <T>(items: readonly T[]): T[][] => Array.from({ length: Math.ceil
 const activeGeneration = (db: Db | Trx) =>
   db.selectFrom('projection_generations').select('generation').where('role', '=', 'active');
 
+/** A stored view, as the JSON text the projection wrote, with the owner an access check needs. */
+export interface StoredView {
+  /** Null while the order's OrderCreated has not been seen. */
+  customerId: string | null;
+  json: string;
+}
+
 /** Reads of the active generation. Each is one statement served by a primary key or an index. */
 export function createReadModelQueries(db: Db) {
+  async function storedOrder(orderId: string): Promise<StoredView | undefined> {
+    const row = await db
+      .selectFrom('order_views')
+      .select(['view', 'customer_id'])
+      .where('generation', '=', activeGeneration(db))
+      .where('order_id', '=', orderId)
+      .executeTakeFirst();
+    return row ? { customerId: row.customer_id, json: row.view } : undefined;
+  }
+
+  /** Newest first; one more row than asked for tells whether there is a next page. */
+  async function storedPage(query: PageQuery): Promise<{ items: string[]; nextCursor: PageCursor | null }> {
+    let select = db.selectFrom('order_views').select(['view', 'sort_ms', 'order_id']).where('generation', '=', activeGeneration(db));
+    if (query.status !== undefined) select = select.where('status', '=', query.status);
+    if (query.customerId !== undefined) select = select.where('customer_id', '=', query.customerId);
+    const before = query.before;
+    if (before) select = select.where((eb) => eb(eb.refTuple('sort_ms', 'order_id'), '<', eb.tuple(before.sortMs, before.orderId)));
+    const rows = await select.orderBy('sort_ms', 'desc').orderBy('order_id', 'desc').limit(query.limit + 1).execute();
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((row) => row.view),
+      nextCursor: rows.length > query.limit && last ? { sortMs: Number(last.sort_ms), orderId: last.order_id } : null,
+    };
+  }
+
   return {
+    storedOrder,
+    storedPage,
+
     async order(orderId: string): Promise<OrderView | undefined> {
-      const row = await db
-        .selectFrom('order_views')
-        .select('view')
-        .where('generation', '=', activeGeneration(db))
-        .where('order_id', '=', orderId)
-        .executeTakeFirst();
-      return row ? parseView(row.view) : undefined;
+      const stored = await storedOrder(orderId);
+      return stored ? parseView(stored.json) : undefined;
     },
 
-    /** Newest first; one more row than asked for tells whether there is a next page. */
     async page(query: PageQuery): Promise<OrderPage> {
-      let select = db.selectFrom('order_views').select(['view', 'sort_ms', 'order_id']).where('generation', '=', activeGeneration(db));
-      if (query.status !== undefined) select = select.where('status', '=', query.status);
-      if (query.customerId !== undefined) select = select.where('customer_id', '=', query.customerId);
-      const before = query.before;
-      if (before) select = select.where((eb) => eb(eb.refTuple('sort_ms', 'order_id'), '<', eb.tuple(before.sortMs, before.orderId)));
-      const rows = await select.orderBy('sort_ms', 'desc').orderBy('order_id', 'desc').limit(query.limit + 1).execute();
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      return {
-        items: page.map((row) => parseView(row.view)),
-        nextCursor: rows.length > query.limit && last ? { sortMs: Number(last.sort_ms), orderId: last.order_id } : null,
-      };
+      const stored = await storedPage(query);
+      return { items: stored.items.map(parseView), nextCursor: stored.nextCursor };
     },
 
     async stats(now: Date): Promise<OrderStats> {

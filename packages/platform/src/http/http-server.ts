@@ -26,6 +26,17 @@ export type HttpRequest<Params = unknown> = FastifyRequest<{ Params: Params }>;
 
 export type HttpApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
+/**
+ * Answers with JSON text that is already a valid answer, such as a document a service
+ * stored itself from a typed value: sent as it is, not parsed, checked against the route's
+ * schema and written again. For a page of 50 status views that was two thirds of the
+ * request's CPU (measured with `npm run bench -- --history 20000`). The route's schema
+ * still documents the answer; the route's tests parse it with that schema.
+ */
+export function sendJsonText(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json);
+}
+
 export interface HttpServerOptions {
   service: string;
   description: string;
