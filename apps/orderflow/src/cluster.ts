@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Config, type DevIssuer, type ServiceName, SERVICE_PORTS, backoffMs, createRootLogger, describeAuth, ensurePostgresDatabase, isEntryPoint, loadConfig, redactUrl } from '@orderflow/platform';
+import { type Config, type DevIssuer, type ServiceName, SERVICE_PORTS, backoffMs, createRootLogger, describeAuth, ensurePostgresDatabase, exitOnStopSignals, isEntryPoint, loadConfig, redactUrl } from '@orderflow/platform';
 import { signInHelp, startDevelopmentIssuerIfNeeded } from './development-issuer.ts';
 import { type RunningWebUi, startWebUiBesideServices } from './web-ui.ts';
 
@@ -349,22 +349,20 @@ async function main() {
   // Children write to a pipe; keep their logs readable when ours is a terminal.
   if ((env.LOG_FORMAT ?? 'auto') === 'auto' && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
   const logger = createRootLogger(loadConfig(env));
-  let stopping = false;
   let cluster: Cluster | undefined;
   let web: RunningWebUi | undefined;
   let issuer: DevIssuer | undefined;
-  const shutdown = async (reason: string, code: number) => {
-    if (stopping) return;
+  let exitCode = 0;
+  let stopping = false;
+  const shutdown = exitOnStopSignals(async (reason) => {
     stopping = true;
     logger.info({ reason }, 'stopping every service: each finishes its in-flight work');
     await web?.stop();
     await cluster?.stop();
     await issuer?.stop();
     logger.info('stopped');
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT', 0));
-  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+    return exitCode;
+  });
 
   try {
     // Every process verifies the development issuer's tokens: it runs here, they get its URL.
@@ -382,7 +380,8 @@ async function main() {
         logger.warn({ service: name, crashes, delayMs }, `starting ${name} again in ${delayMs} ms (crash ${crashes} within ${DEFAULT_RESTART_POLICY.windowMs / 1000}s)`),
       onGiveUp: (name, crashes) => {
         logger.fatal({ service: name, crashes }, `${name} crashed ${crashes} times within ${DEFAULT_RESTART_POLICY.windowMs / 1000}s; stopping the cluster`);
-        void shutdown(`${name} keeps crashing`, 1);
+        exitCode = 1;
+        void shutdown(`${name} keeps crashing`);
       },
     });
   } catch (error) {

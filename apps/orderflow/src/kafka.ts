@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { isEntryPoint } from '@orderflow/platform';
+import { exitOnStopSignals, isEntryPoint } from '@orderflow/platform';
 
 /**
  * A real Apache Kafka broker on this machine without Docker: Maven resolves the broker's
@@ -343,17 +343,14 @@ async function main() {
     ].join('\n'),
   );
   let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
+  exitOnStopSignals(async () => {
     stopping = true;
     process.stdout.write('kafka: stopping the broker …\n');
     const code = await broker.stop();
     // 143: the JVM reports SIGTERM even after its clean shutdown.
     process.stdout.write(`kafka: stopped${code === 0 || code === 143 ? '' : ` (exit code ${code})`}\n`);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown());
-  process.on('SIGTERM', () => void shutdown());
+    return 0;
+  });
   const code = await broker.exited;
   if (!stopping) {
     process.stderr.write(`kafka: the broker exited on its own (code ${code}); see ${join(broker.dataDir, 'server.log')}\n`);

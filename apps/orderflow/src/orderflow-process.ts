@@ -1,5 +1,5 @@
 import { rmSync, writeFileSync } from 'node:fs';
-import { createRootLogger, describeAuth, loadConfig, startTelemetry } from '@orderflow/platform';
+import { createRootLogger, describeAuth, exitOnStopSignals, loadConfig, startTelemetry } from '@orderflow/platform';
 import { signInHelp, startDevelopmentIssuerIfNeeded } from './development-issuer.ts';
 import { startSystem } from './system.ts';
 import { startThreadedSystem, threadServices } from './threaded-system.ts';
@@ -76,18 +76,13 @@ export async function runOrderflowProcess(serviceThread?: ServiceThread): Promis
     });
   }
 
-  let stopping = false;
-  async function shutdown(signal: string) {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: finishing in-flight work');
+  exitOnStopSignals(async (reason) => {
+    logger.info({ reason }, 'stopping: finishing in-flight work');
     await web?.stop();
     await system.stop();
     await issuer?.stop();
     if (pidFile) rmSync(pidFile, { force: true });
     logger.info('stopped');
-    process.exit(0);
-  }
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    return 0;
+  });
 }

@@ -63,11 +63,8 @@ export async function runStandalone(start: (options: ServiceOptions) => Promise<
   logger.info({ service: service.name, url: service.url }, `${service.name} service listening on ${service.url}`);
   // A parent with an IPC channel (npm run start:cluster) learns the port this way, 0 included.
   process.send?.({ type: 'listening', service: service.name, url: service.url });
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: finishing in-flight work');
+  const shutdown = exitOnStopSignals(async (reason) => {
+    logger.info({ reason }, 'stopping: finishing in-flight work');
     // Work that cannot finish (a broker that never comes back) must not keep the process
     // alive forever: what did not commit is redelivered to the next instance.
     setTimeout(() => {
@@ -79,15 +76,29 @@ export async function runStandalone(start: (options: ServiceOptions) => Promise<
       await bus.close();
     } catch (error) {
       logger.error({ err: error }, 'stopping failed');
-      process.exit(1);
+      return 1;
     }
     logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    return 0;
+  });
   // Started by a parent with an IPC channel (npm run start:cluster): stop when it is gone.
   if (process.connected) process.once('disconnect', () => void shutdown('parent process exited'));
+}
+
+/**
+ * How every command of this project ends on Ctrl+C or SIGTERM: `stop` runs once (a second
+ * signal meanwhile changes nothing), then the process exits with the code it returns.
+ * Returns the same shutdown, for other reasons to stop (a parent gone, a service given up on).
+ */
+export function exitOnStopSignals(stop: (reason: string) => Promise<number>): (reason: string) => Promise<void> {
+  let stopping = false;
+  const shutdown = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.exit(await stop(reason));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(signal));
+  return shutdown;
 }
 
 const STOP_TIMEOUT_MS = 15_000;
