@@ -1,10 +1,11 @@
 // npm start: bundles src/start.ts and its service thread with esbuild into dist/ (about
-// 0.2 s), then runs the bundle in this process. Run through tsx instead, every module, the
-// dependencies' included, crosses to tsx's loader thread and back (Node 20 has no in-thread
-// module hooks), and loading was most of a start: restart to all ready 3.8 s → 1.7 s and
-// RSS 280 → 176 MiB (npm run bench -- --history 100, 2 cores). The dependencies stay in
-// node_modules, loaded as they ship; the workspace's own packages are bundled. Tests and
-// the other commands run the TypeScript as it is.
+// 0.3 s, and only when a source changed), then runs the bundle in this process. Run through
+// tsx instead, every module, the dependencies' included, crosses to tsx's loader thread and
+// back (Node 20 has no in-thread module hooks), and loading was most of a start: restart to
+// all ready 3.8 s → 1.7 s and RSS 280 → 176 MiB (npm run bench -- --history 100, 2 cores).
+// The dependencies stay in node_modules, loaded as they ship; the workspace's own packages
+// are bundled. npm run start:cluster runs each service from a bundle of its own the same
+// way (bundleServices). Tests and the other commands run the TypeScript as it is.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,37 +15,55 @@ const root = join(here, '../..');
 // Beside src/, at the same depth: the bundle's import.meta.url-relative paths (the catalog,
 // the web UI's folder) resolve as they do from the sources.
 const outdir = join(here, 'dist');
-/** What the last build read (each source's size and modification time) and wrote. */
-const manifestFile = join(outdir, 'inputs.json');
+
+/** npm start's bundle: the main thread's entry and the worker thread's, sharing their modules' chunk. */
+export async function bundleStart() {
+  await bundle('start', { start: 'apps/orderflow/src/start.ts', 'service-thread': 'apps/orderflow/src/service-thread.ts' }, true);
+  return join(outdir, 'start.mjs');
+}
+
+/**
+ * One self-contained bundle per service (dist/service-<name>.mjs), for a process of its own:
+ * no chunks, so its main module is the file Node runs and isEntryPoint() holds.
+ * Returns each one's path.
+ */
+export async function bundleServices(names) {
+  await bundle('services', Object.fromEntries(names.map((name) => [`service-${name}`, `services/${name}/main.ts`])), false);
+  return Object.fromEntries(names.map((name) => [name, join(outdir, `service-${name}.mjs`)]));
+}
 
 const stampOf = (path) => {
   const stat = statSync(join(root, path));
   return `${stat.size}:${stat.mtimeMs}`;
 };
 
-/** Whether dist/ holds a build of the sources as they are: then a start skips esbuild (0.3 s). */
-function builtFromCurrentSources() {
+/** What a build read (each source's size and modification time) and wrote. */
+const manifestOf = (name) => join(outdir, `inputs-${name}.json`);
+
+/** Whether dist/ holds this build of the sources as they are: then it is not built again. */
+function builtFromCurrentSources(name, entryPoints) {
   try {
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-    return manifest.outputs.every((file) => existsSync(join(outdir, file))) && Object.entries(manifest.inputs).every(([path, stamp]) => stampOf(path) === stamp);
+    const manifest = JSON.parse(readFileSync(manifestOf(name), 'utf8'));
+    return (
+      Object.keys(entryPoints).every((entry) => manifest.outputs.includes(`${entry}.mjs`)) &&
+      manifest.outputs.every((file) => existsSync(join(outdir, file))) &&
+      Object.entries(manifest.inputs).every(([path, stamp]) => stampOf(path) === stamp)
+    );
   } catch {
     return false; // no build yet, or a source gone
   }
 }
 
-/** Bundles npm start's two entries into dist/ unless it holds them already; returns the path of the main one. */
-export async function bundleStart() {
-  const entry = join(outdir, 'start.mjs');
-  if (builtFromCurrentSources()) return entry;
+async function bundle(name, entryPoints, splitting) {
+  if (builtFromCurrentSources(name, entryPoints)) return;
   const { build } = await import('esbuild');
   const startedAt = Date.now();
   const result = await build({
     absWorkingDir: root,
+    entryPoints,
     metafile: true,
-    entryPoints: { start: join(here, 'src/start.ts'), 'service-thread': join(here, 'src/service-thread.ts') },
     bundle: true,
-    // The thread and the main thread share their modules' chunk; start.ts's dynamic import stays one.
-    splitting: true,
+    splitting,
     format: 'esm',
     platform: 'node',
     target: 'node20.19',
@@ -71,24 +90,25 @@ export async function bundleStart() {
     writeFileSync(aside, file.contents);
     renameSync(aside, file.path);
   }
-  const current = new Set(result.outputFiles.map((file) => basename(file.path)));
+  const outputs = result.outputFiles.map((file) => basename(file.path));
   // The launcher's own build options count as a source.
   const inputs = [...Object.keys(result.metafile.inputs), 'apps/orderflow/start-bundled.mjs'];
   // A source saved while esbuild read it may be in the bundle as it was: no manifest then, so the next start builds again.
+  const manifestFile = manifestOf(name);
   if (inputs.every((path) => statSync(join(root, path)).mtimeMs < startedAt)) {
-    const manifest = { inputs: Object.fromEntries(inputs.map((path) => [path, stampOf(path)])), outputs: [...current] };
+    const manifest = { inputs: Object.fromEntries(inputs.map((path) => [path, stampOf(path)])), outputs };
     writeFileSync(`${manifestFile}.${process.pid}.tmp`, JSON.stringify(manifest));
     renameSync(`${manifestFile}.${process.pid}.tmp`, manifestFile);
   } else {
     rmSync(manifestFile, { force: true });
   }
-  // Chunks of earlier builds, once no start can still be loading them.
-  current.add(basename(manifestFile));
-  for (const name of readdirSync(outdir)) {
-    const path = join(outdir, name);
-    if (!current.has(name) && Date.now() - statSync(path).mtimeMs > 3_600_000) unlinkSync(path);
+  // Chunks of earlier builds (their names carry a hash), once no start can still be loading them.
+  if (splitting) {
+    for (const file of readdirSync(outdir)) {
+      const path = join(outdir, file);
+      if (/-[A-Z0-9]{8}\.mjs(\.map)?$/.test(file) && !outputs.includes(file) && Date.now() - statSync(path).mtimeMs > 3_600_000) unlinkSync(path);
+    }
   }
-  return entry;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

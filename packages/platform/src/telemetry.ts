@@ -1,13 +1,17 @@
 import { basename, dirname } from 'node:path';
+import { SERVICE_PORTS } from './config.ts';
 
 export interface Telemetry {
   /** Exports the spans still buffered, then stops. */
   shutdown(): Promise<void>;
 }
 
-/** `services/order/main.ts` → `orderflow-order`; anything else → `orderflow`. */
+/** `services/order/main.ts` or its bundle `service-order.mjs` (npm run start:cluster) → `orderflow-order`; anything else → `orderflow`. */
 export function serviceNameOf(entry: string | undefined): string {
-  if (!entry || basename(dirname(dirname(entry))) !== 'services') return 'orderflow';
+  if (!entry) return 'orderflow';
+  const bundled = /^service-([a-z]+)\.mjs$/.exec(basename(entry))?.[1];
+  if (bundled && Object.hasOwn(SERVICE_PORTS, bundled)) return `orderflow-${bundled}`;
+  if (basename(dirname(dirname(entry))) !== 'services') return 'orderflow';
   return `orderflow-${basename(dirname(entry))}`;
 }
 

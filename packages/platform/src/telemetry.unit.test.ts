@@ -10,6 +10,8 @@ describe('telemetry', () => {
   it('given the entry point of a service, when naming the traces, then they carry the service', () => {
     expect(serviceNameOf('/app/services/order/main.ts')).toBe('orderflow-order');
     expect(serviceNameOf('services/status/main.ts')).toBe('orderflow-status');
+    expect(serviceNameOf('/work/apps/orderflow/dist/service-payment.mjs')).toBe('orderflow-payment');
+    expect(serviceNameOf('/work/apps/orderflow/dist/service-thread.mjs')).toBe('orderflow');
     expect(serviceNameOf('/work/apps/orderflow/src/start.ts')).toBe('orderflow');
     expect(serviceNameOf(undefined)).toBe('orderflow');
   });
