@@ -37,6 +37,13 @@ const stampOf = (path) => {
   return `${stat.size}:${stat.mtimeMs}`;
 };
 
+/** Writes a file aside, then renames it over the old one: a reader sees one or the other, whole. */
+const replaceWhole = (path, contents) => {
+  const aside = `${path}.${process.pid}.tmp`;
+  writeFileSync(aside, contents);
+  renameSync(aside, path);
+};
+
 /** What a build read (each source's size and modification time) and wrote. */
 const manifestOf = (name) => join(outdir, `inputs-${name}.json`);
 
@@ -85,10 +92,7 @@ async function bundle(name, entryPoints, splitting) {
   // Two starts at once (npm start beside a benchmark) build the same files: each is
   // replaced whole (written aside, then renamed), and only when it changed.
   for (const file of result.outputFiles) {
-    if (existsSync(file.path) && readFileSync(file.path).equals(file.contents)) continue;
-    const aside = `${file.path}.${process.pid}.tmp`;
-    writeFileSync(aside, file.contents);
-    renameSync(aside, file.path);
+    if (!existsSync(file.path) || !readFileSync(file.path).equals(file.contents)) replaceWhole(file.path, file.contents);
   }
   const outputs = result.outputFiles.map((file) => basename(file.path));
   // The launcher's own build options count as a source.
@@ -96,9 +100,7 @@ async function bundle(name, entryPoints, splitting) {
   // A source saved while esbuild read it may be in the bundle as it was: no manifest then, so the next start builds again.
   const manifestFile = manifestOf(name);
   if (inputs.every((path) => statSync(join(root, path)).mtimeMs < startedAt)) {
-    const manifest = { inputs: Object.fromEntries(inputs.map((path) => [path, stampOf(path)])), outputs };
-    writeFileSync(`${manifestFile}.${process.pid}.tmp`, JSON.stringify(manifest));
-    renameSync(`${manifestFile}.${process.pid}.tmp`, manifestFile);
+    replaceWhole(manifestFile, JSON.stringify({ inputs: Object.fromEntries(inputs.map((path) => [path, stampOf(path)])), outputs }));
   } else {
     rmSync(manifestFile, { force: true });
   }
