@@ -125,16 +125,22 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): Bus {
     tailStart: [...next],
     start,
   });
+  // Each partition's ends, two index lookups apiece: one GROUP BY over the topic walked
+  // every record's key (0.6 s warm, 3.3 s from a cold page cache at 5.8M records).
+  const selectFirst = sqlite.prepare<[string, number], { offset: number | null }>(
+    'SELECT MIN(offset) AS offset FROM records WHERE topic = ? AND partition = ?',
+  );
+  const selectLast = sqlite.prepare<[string, number], { offset: number | null }>(
+    'SELECT MAX(offset) AS offset FROM records WHERE topic = ? AND partition = ?',
+  );
   for (const row of sqlite.prepare<[], { name: string; partitions: number }>('SELECT * FROM topics').all()) {
     const next = Array.from({ length: row.partitions }, () => 0);
     const start = Array.from({ length: row.partitions }, () => 0);
-    for (const end of sqlite
-      .prepare<[string], { partition: number; first: number; last: number }>(
-        'SELECT partition, MIN(offset) AS first, MAX(offset) AS last FROM records WHERE topic = ? GROUP BY partition',
-      )
-      .all(row.name)) {
-      next[end.partition] = end.last + 1;
-      start[end.partition] = end.first;
+    for (let partition = 0; partition < row.partitions; partition++) {
+      const last = selectLast.get(row.name, partition)?.offset ?? null;
+      if (last === null) continue;
+      next[partition] = last + 1;
+      start[partition] = selectFirst.get(row.name, partition)?.offset ?? 0;
     }
     topics.set(row.name, newTopicState(row.partitions, next, start));
   }
