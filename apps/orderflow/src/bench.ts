@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
+import { OrderView, type StatusSocketMessage, isTerminal } from '@orderflow/contracts';
 import { type Bus, type BusRecord, type ServiceMigration, BEARER_SUBPROTOCOL, createBus, deleteKafkaScope, deleteNatsStreams, loadConfig, openDatabase, requestDevToken, startDevIssuer } from '@orderflow/platform';
 import WebSocket from 'ws';
 import { createTestDatabase } from '../../../packages/platform/src/database/test-databases.ts';
 import { callSystem, percentileOf, round, startBenchSystem } from './bench-system.ts';
 import { runHistoryBenchmark } from './history-bench.ts';
+import { type OrderTimes, timeSinceSent } from './order-steps.ts';
 import { type CpuWatchOptions, cpuPerCompleted, watchCpu } from './process-cpu.ts';
 
 const HELP = `npm run bench -- [options]
@@ -174,10 +175,14 @@ let failed = 0;
 let refused = 0;
 let endedOtherwise = 0;
 
-function settle(started: number, done: number) {
+/** Orders completed while measuring, with their wall-clock times: the step breakdown reads their timelines. */
+const measuredTimes = new Map<string, OrderTimes>();
+
+function settle(started: number, done: number, order?: { id: string; sentMs: number }) {
   if (!measuring) return;
   completed++;
   latencies.push(done - started);
+  if (order) measuredTimes.set(order.id, { sentMs: order.sentMs, seenMs: order.sentMs + (done - started) });
 }
 
 /**
@@ -298,7 +303,7 @@ async function runSystem() {
     });
   }
 
-  const sentAt = new Map<string, number>();
+  const sentAt = new Map<string, { started: number; sentMs: number }>();
   const completedEarly = new Map<string, number>();
   const socket = new WebSocket(`${urls.status!.replace('http', 'ws')}/ws`, [BEARER_SUBPROTOCOL, operatorToken]);
   await new Promise((resolve) => socket.once('open', resolve));
@@ -313,18 +318,19 @@ async function runSystem() {
       return;
     }
     finish(message.order.orderId);
-    const started = sentAt.get(message.order.orderId);
+    const sent = sentAt.get(message.order.orderId);
     // Under load the WebSocket can beat the POST's response: settle it when that arrives.
-    if (started === undefined) completedEarly.set(message.order.orderId, performance.now());
+    if (sent === undefined) completedEarly.set(message.order.orderId, performance.now());
     else {
       sentAt.delete(message.order.orderId);
-      settle(started, performance.now());
+      settle(sent.started, performance.now(), { id: message.order.orderId, sentMs: sent.sentMs });
     }
   });
 
   let seq = 0;
   const placeOne = async () => {
     const started = performance.now();
+    const sentMs = Date.now();
     const customer = customers[seq++ % CUSTOMERS]!;
     const body = JSON.stringify({ customerId: customer.customerId, items: [{ productId: `product-${1 + (seq % 3)}`, quantity: 1 }] });
     try {
@@ -332,10 +338,10 @@ async function runSystem() {
       const result = JSON.parse(response.body) as { orderId?: string };
       if (response.status !== 202 || !result.orderId) refused++;
       else if (completedEarly.has(result.orderId)) {
-        settle(started, completedEarly.get(result.orderId)!);
+        settle(started, completedEarly.get(result.orderId)!, { id: result.orderId, sentMs });
         completedEarly.delete(result.orderId);
       } else {
-        sentAt.set(result.orderId, started);
+        sentAt.set(result.orderId, { started, sentMs });
         if (closedLoop) await finished(result.orderId);
       }
     } catch {
@@ -345,12 +351,14 @@ async function runSystem() {
 
   process.stdout.write(`orderflow bench: ${mode}, ${duration}s measured after ${warmup}s warm-up; ${setup}\n`);
   const figures = await measure(placeOne, () => sentAt.size);
+  const msSincePost = await stepBreakdown(urls.status!, operatorToken);
   const result = {
     what: 'orders: POST /orders to COMPLETED on the status WebSocket',
     setup,
     mode,
     completedOrders: completed,
     ...figures,
+    msSincePost,
     refused,
     failedRequests: failed,
     endedOtherwise,
@@ -361,6 +369,23 @@ async function runSystem() {
   await target.stop();
   return result;
 }
+
+/**
+ * Where the time goes (see timeSinceSent): the timelines of up to STEP_SAMPLE of the orders
+ * measured, spread over the run, read from the status service after the load.
+ */
+async function stepBreakdown(statusUrl: string, token: string) {
+  const ids = [...measuredTimes.keys()];
+  const every = Math.max(1, Math.floor(ids.length / STEP_SAMPLE));
+  const views: OrderView[] = [];
+  for (const id of ids.filter((_, i) => i % every === 0)) {
+    const response = await callSystem('GET', `${statusUrl}/status/${id}`, token);
+    const view = response.status === 200 ? OrderView.safeParse(JSON.parse(response.body)) : undefined;
+    if (view?.success) views.push(view.data);
+  }
+  return timeSinceSent(views, measuredTimes);
+}
+const STEP_SAMPLE = 300;
 
 // ---- the baselines: a chain of hops, no business logic ----
 
