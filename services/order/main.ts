@@ -1,6 +1,6 @@
 import { OrderStatus } from '@orderflow/contracts';
 import { type ServiceOptions, isEntryPoint, loadCatalog, runStandalone, serveHttp, startServiceRuntime } from '@orderflow/platform';
-import { trackOrderProgress } from './handlers/track-order-progress.ts';
+import { orderKeys, trackOrderProgress } from './handlers/track-order-progress.ts';
 import { registerOrderRoutes } from './http/routes.ts';
 import { orderMigrations, type OrderTables } from './store/schema.ts';
 
@@ -10,7 +10,11 @@ export async function startOrderService(options: ServiceOptions) {
   const catalog = loadCatalog(config.catalogFile);
   const now = () => runtime.clock.now().toISOString();
 
-  await runtime.consume('order', trackOrderProgress(runtime.events, now, config.sagaMode));
+  // Facts about one order arrive on three topics at once (PaymentCompleted and Shipped, say):
+  // on PostgreSQL their transactions take the order's lock and run one after the other,
+  // instead of the second finding the order changed and waiting out a retry's backoff
+  // (which held back every later record of its partition).
+  await runtime.consume('order', trackOrderProgress(runtime.events, now, config.sagaMode), { lockKeys: orderKeys });
 
   runtime.metrics.ordersByStatus.reset();
   const db = runtime.db;

@@ -11,7 +11,7 @@ import { type ServiceDatabase, type ServiceMigration, openDatabase } from './dat
 import { isDatabaseUnavailable } from './database/postgres.ts';
 import type { PlatformTables } from './database/platform-tables.ts';
 import { type Clock, type EventFactory, createEventFactory, systemClock } from './messaging/event-factory.ts';
-import { type EventConsumer, type EventHandlers, consumeEvents } from './messaging/event-consumer.ts';
+import { type ConsumeOptions, type EventConsumer, type EventHandlers, consumeEvents } from './messaging/event-consumer.ts';
 import { type OutboxRelay, startOutboxRelay } from './messaging/outbox.ts';
 import { startRetentionSweeper } from './messaging/retention.ts';
 import { type ServiceMetrics, createServiceMetrics } from './metrics.ts';
@@ -29,7 +29,7 @@ export interface ServiceRuntime<Schema> {
   relay: OutboxRelay;
   clock: Clock;
   consumers: EventConsumer[];
-  consume(group: string, handlers: EventHandlers<Schema>): Promise<EventConsumer>;
+  consume(group: string, handlers: EventHandlers<Schema>, options?: ConsumeOptions): Promise<EventConsumer>;
   readiness(): Promise<Record<string, boolean>>;
   /** Stops the retention sweep and consuming (records in flight finish and commit), drains the outbox, closes the database. */
   stop(): Promise<void>;
@@ -84,11 +84,12 @@ export async function startServiceRuntime<Schema>(options: RuntimeOptions): Prom
     relay,
     clock,
     consumers,
-    async consume(group, handlers) {
+    async consume(group, handlers, consumeOptions) {
       const consumer = await consumeEvents<Schema>(
         { service: options.service, db, bus, relay, logger, metrics, retry: options.config.retry, batchMax: options.config.batchMax, dialect: database.dialect },
         group,
         handlers,
+        consumeOptions,
       );
       consumers.push(consumer);
       metrics.watchLag(group, consumer.subscription);

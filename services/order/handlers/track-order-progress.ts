@@ -14,6 +14,9 @@ export const toOrderEvent = (events: EventFactory, orderId: string, draft: Order
     ? events.create('OrderCancelled', orderId, draft.data, cause)
     : events.create('OrderCompleted', orderId, draft.data, cause);
 
+/** The lock keys of the orders these messages are about (ConsumeOptions.lockKeys): the order row each handler reads and updates. */
+export const orderKeys = (messages: readonly OrderflowMessage[]): string[] => messages.flatMap((m) => (m.orderId === null ? [] : [`orders:${m.orderId}`]));
+
 /**
  * The order service follows its participants' facts to keep each order's status, and
  * announces how the order ended (OrderCompleted / OrderCancelled). In choreography it

@@ -1,7 +1,7 @@
 import { EVENT_TYPES, OrderStatus, type OrderView, type RebuildProgress } from '@orderflow/contracts';
 import { type BatchProjection, type BatchingEventConsumer, type ConsumerDeps, type EventConsumer, consumeEvents } from '@orderflow/platform';
 import { type Generation, beginRebuild, deleteGenerationRows, failRebuild, latestGeneration, openGenerations, takeOver } from '../store/generations.ts';
-import { type OrderChange, projectBatch, recognisesRepeats } from '../store/read-model.ts';
+import { type OrderChange, projectBatch, recognisesRepeats, rowKeysOf } from '../store/read-model.ts';
 import type { StatusTables } from '../store/schema.ts';
 
 export type OrderListener = (order: OrderView) => void;
@@ -81,7 +81,10 @@ export async function startProjection(deps: ProjectionDeps): Promise<Projection>
       },
       recognisesRepeats,
     };
-    const consumer = await consumeEvents<StatusTables>(deps.consumer, generation.consumer_group, projection);
+    // PostgreSQL: batches of different orders and products project at once, one order's one after another.
+    const consumer = await consumeEvents<StatusTables>(deps.consumer, generation.consumer_group, projection, {
+      lockKeys: (messages) => rowKeysOf(generation.generation, messages),
+    });
     // A subscription's caughtUp() also resolves when it is closed (the service stopping): a
     // rebuild must not take over then, so the close is recorded on its way.
     const subscription = consumer.subscription;

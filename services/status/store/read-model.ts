@@ -175,10 +175,17 @@ export async function projectBatch(trx: Trx, generation: number, messages: reado
   }
   const changes: OrderChange[] = [];
   for (const [orderId, after] of current) if (stored.get(orderId) !== after) changes.push({ before: stored.get(orderId), after });
+  // Rows are written in key order, so two concurrent batches (PostgreSQL, see rowKeysOf) that
+  // both add to a tally row (a status's count, a minute, a currency) lock them in the same order.
+  changes.sort((a, b) => compareText(a.after.orderId, b.after.orderId));
 
   await upsertViews(trx, generation, changes);
   await addTally(trx, generation, tallyChanges(changes.map((c) => [c.before, c.after] as const)));
-  await upsertLevels(trx, generation, [...levels.values()].filter((level) => levelsBefore.get(level.productId) !== level));
+  await upsertLevels(
+    trx,
+    generation,
+    [...levels.values()].filter((level) => levelsBefore.get(level.productId) !== level).sort((a, b) => compareText(a.productId, b.productId)),
+  );
   await trx
     .updateTable('projection_generations')
     .set((eb) => ({ events_projected: eb('events_projected', '+', events.length - repeats.size) }))
@@ -187,13 +194,32 @@ export async function projectBatch(trx: Trx, generation: number, messages: reado
   return { changes, repeats };
 }
 
-async function readLevels(trx: Trx, generation: number, events: readonly OrderflowEvent[]): Promise<StockLevels> {
+/** The products whose stock level these events change. */
+function productsChanged(events: readonly OrderflowEvent[]): Set<string> {
   const productIds = new Set<string>();
   for (const event of events) {
     if (event.type === 'InventoryRestocked') productIds.add(event.data.productId);
     if (event.type === 'InventoryConfirmed' || event.type === 'InventoryReleased') for (const line of event.data.items) productIds.add(line.productId);
   }
-  const rows = await trx.selectFrom('stock_levels').selectAll().where('generation', '=', generation).where('product_id', 'in', [...productIds]).execute();
+  return productIds;
+}
+
+/**
+ * The rows projectBatch reads and writes back for these messages, as lock keys (see
+ * BatchProjection.lockKeys): each order's view and each changed product's stock level, in
+ * the generation. The tallies need none: their upserts add in SQL.
+ */
+export function rowKeysOf(generation: number, messages: readonly OrderflowMessage[]): string[] {
+  const events = messages.filter(isEvent);
+  const keys = new Set<string>();
+  for (const event of events) if (event.orderId !== null) keys.add(`order_views:${generation}:${event.orderId}`);
+  for (const productId of productsChanged(events.filter(changesStock))) keys.add(`stock_levels:${generation}:${productId}`);
+  return [...keys];
+}
+
+async function readLevels(trx: Trx, generation: number, events: readonly OrderflowEvent[]): Promise<StockLevels> {
+  const productIds = [...productsChanged(events)];
+  const rows = await trx.selectFrom('stock_levels').selectAll().where('generation', '=', generation).where('product_id', 'in', productIds).execute();
   return levelsOf(rows);
 }
 
@@ -236,26 +262,31 @@ async function upsertViews(trx: Trx, generation: number, changes: readonly Order
   }
 }
 
-/** Adds the tally to the sums: the upsert adds to what is there, so nothing needs reading. */
+/** Byte order, the same in every process (localeCompare depends on the locale). */
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const inKeyOrder = <K extends string | number, V>(map: ReadonlyMap<K, V>): [K, V][] =>
+  [...map].sort(([a], [b]) => (typeof a === 'number' && typeof b === 'number' ? a - b : compareText(String(a), String(b))));
+
+/** Adds the tally to the sums: the upsert adds to what is there, so nothing needs reading. Rows in key order (see projectBatch). */
 async function addTally(trx: Trx, generation: number, tally: StatsTally) {
   if (tally.countsByStatus.size > 0) {
     await trx
       .insertInto('order_counts')
-      .values([...tally.countsByStatus].map(([status, count]) => ({ generation, status, count })))
+      .values(inKeyOrder(tally.countsByStatus).map(([status, count]) => ({ generation, status, count })))
       .onConflict((oc) => oc.columns(['generation', 'status']).doUpdateSet({ count: sql`order_counts.count + excluded.count` }))
       .execute();
   }
   if (tally.ordersByMinute.size > 0) {
     await trx
       .insertInto('orders_per_minute')
-      .values([...tally.ordersByMinute].map(([minute_ms, count]) => ({ generation, minute_ms, count })))
+      .values(inKeyOrder(tally.ordersByMinute).map(([minute_ms, count]) => ({ generation, minute_ms, count })))
       .onConflict((oc) => oc.columns(['generation', 'minute_ms']).doUpdateSet({ count: sql`orders_per_minute.count + excluded.count` }))
       .execute();
   }
   if (tally.revenue.size > 0) {
     await trx
       .insertInto('revenue')
-      .values([...tally.revenue].map(([currency, amount]) => ({ generation, currency, amount })))
+      .values(inKeyOrder(tally.revenue).map(([currency, amount]) => ({ generation, currency, amount })))
       .onConflict((oc) => oc.columns(['generation', 'currency']).doUpdateSet({ amount: sql`revenue.amount + excluded.amount` }))
       .execute();
   }

@@ -9,7 +9,7 @@ import { type ServiceDatabase, openDatabase } from '../database/database.ts';
 import type { PlatformTables } from '../database/platform-tables.ts';
 import { testDatabaseTargets } from '../database/test-databases.ts';
 import { type ServiceMetrics, createServiceMetrics } from '../metrics.ts';
-import { type EventHandler, type EventHandlers, consumeEvents } from './event-consumer.ts';
+import { type BatchProjection, type EventHandler, type EventHandlers, consumeEvents } from './event-consumer.ts';
 import { createEventFactory, toBusMessage } from './event-factory.ts';
 import { type OutboxRelay, appendToOutbox, startOutboxRelay } from './outbox.ts';
 
@@ -316,6 +316,52 @@ describe.each(targets)('consumeEvents in batches on %s', (_name, makeTarget) => 
       { order_id: 'row-x', quantity: 2 },
       { order_id: 'row-y', quantity: 2 },
     ]);
+  });
+
+  it('given a projection that names the rows of its events, when batches of different orders are handled at once on PostgreSQL, then neither waits for the other, and one order\'s batches run one after the other', async (ctx) => {
+    if (batchDatabase.dialect !== 'postgres') ctx.skip(); // SQLite has one writer at a time
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const projected: string[] = [];
+    const projection: BatchProjection<TestTables> = {
+      types: ['OrderCreated'],
+      recognisesRepeats: () => true,
+      async project(messages, trx) {
+        for (const m of messages) {
+          await trx.insertInto('reservations').values({ order_id: m.id, quantity: 1 }).execute();
+          if (m.type === 'OrderCreated' && m.data.customerId === 'hold') {
+            holding = true;
+            await held;
+          }
+          projected.push(m.id);
+        }
+        return { repeats: new Set(), afterCommit: () => undefined };
+      },
+    };
+    const consumer = await consumeEvents<TestTables>(
+      { service: 'batchtest', db: batchDb, bus: batchBus, relay: batchRelay, logger, metrics: createServiceMetrics('batchtest'), retry: RETRY, dialect: batchDatabase.dialect },
+      'projector',
+      projection,
+      { lockKeys: (messages) => messages.map((m) => `order:${m.orderId}`) },
+    );
+    const created = (orderId: string, customerId: string) =>
+      events.create('OrderCreated', orderId, { customerId, items: [{ productId: 'p', quantity: 1, unitPrice: 1 }], total: 1, currency: 'USD' });
+    const [a1, a2, b] = [created('order-a', 'hold'), created('order-a', 'customer-2'), created('order-b', 'customer-3')];
+
+    const first = consumer.processBatch(asRecords([toBusMessage(a1, undefined)]));
+    await waitUntil(() => holding, 'the first batch of order-a is inside its transaction');
+    // Another order: its own lock, not the held one.
+    const other = await Promise.race([consumer.processBatch(asRecords([toBusMessage(b, undefined)])), sleep(3_000).then(() => 'waited')]);
+    expect(other).toEqual({ handled: 1 });
+    // The same order: waits for the first batch's commit.
+    const second = consumer.processBatch(asRecords([toBusMessage(a2, undefined)]));
+    await sleep(300);
+    expect(projected).toEqual([b.id]);
+    release();
+    expect(await Promise.all([first, second])).toEqual([{ handled: 1 }, { handled: 1 }]);
+    expect(projected).toEqual([b.id, a1.id, a2.id]);
+    await consumer.subscription.close();
   });
 
   it('given records waiting on a partition, when the group consumes them, then they are handled in one transaction with one inbox row each, and their events are published in order', async () => {
