@@ -175,17 +175,10 @@ export async function projectBatch(trx: Trx, generation: number, messages: reado
   }
   const changes: OrderChange[] = [];
   for (const [orderId, after] of current) if (stored.get(orderId) !== after) changes.push({ before: stored.get(orderId), after });
-  // Rows are written in key order, so two concurrent batches (PostgreSQL, see rowKeysOf) that
-  // both add to a tally row (a status's count, a minute, a currency) lock them in the same order.
-  changes.sort((a, b) => compareText(a.after.orderId, b.after.orderId));
 
   await upsertViews(trx, generation, changes);
   await addTally(trx, generation, tallyChanges(changes.map((c) => [c.before, c.after] as const)));
-  await upsertLevels(
-    trx,
-    generation,
-    [...levels.values()].filter((level) => levelsBefore.get(level.productId) !== level).sort((a, b) => compareText(a.productId, b.productId)),
-  );
+  await upsertLevels(trx, generation, [...levels.values()].filter((level) => levelsBefore.get(level.productId) !== level));
   await trx
     .updateTable('projection_generations')
     .set((eb) => ({ events_projected: eb('events_projected', '+', events.length - repeats.size) }))
@@ -206,8 +199,8 @@ function productsChanged(events: readonly OrderflowEvent[]): Set<string> {
 
 /**
  * The rows projectBatch reads and writes back for these messages, as lock keys (see
- * BatchProjection.lockKeys): each order's view and each changed product's stock level, in
- * the generation. The tallies need none: their upserts add in SQL.
+ * ConsumeOptions.lockKeys): each order's view and each changed product's stock level, in
+ * the generation. The tallies need none: their upserts add in SQL (see addTally).
  */
 export function rowKeysOf(generation: number, messages: readonly OrderflowMessage[]): string[] {
   const events = messages.filter(isEvent);
@@ -267,7 +260,12 @@ const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 
 const inKeyOrder = <K extends string | number, V>(map: ReadonlyMap<K, V>): [K, V][] =>
   [...map].sort(([a], [b]) => (typeof a === 'number' && typeof b === 'number' ? a - b : compareText(String(a), String(b))));
 
-/** Adds the tally to the sums: the upsert adds to what is there, so nothing needs reading. Rows in key order (see projectBatch). */
+/**
+ * Adds the tally to the sums: the upsert adds to what is there, so nothing needs reading or
+ * locking first. Rows go in key order: two batches at once on PostgreSQL that add to the
+ * same rows (a status's count, a minute, a currency) then lock them in the same order and
+ * cannot deadlock.
+ */
 async function addTally(trx: Trx, generation: number, tally: StatsTally) {
   if (tally.countsByStatus.size > 0) {
     await trx

@@ -26,9 +26,9 @@ export type EventHandlers<Schema> = { [T in MessageType]?: EventHandler<Schema, 
  * once, in the batch's transaction, so that it can read the rows they touch once and write
  * them once instead of per event. It emits nothing. What it returns runs after the commit
  * (telling live listeners), never for a batch that was rolled back. On PostgreSQL two of
- * its transactions at once (two partitions) must not read the same row: the later commit
- * would drop the earlier one's change: give consumeEvents lockKeys, or every transaction of
- * the projection takes the service's batch lock exclusively (all one at a time).
+ * its transactions at once (two partitions) must not read the same row, or the later commit
+ * drops the earlier one's change. Give consumeEvents lockKeys; without them every
+ * transaction of the projection takes the service's batch lock exclusively (one at a time).
  */
 export interface BatchProjection<Schema> {
   types: readonly MessageType[];
