@@ -255,10 +255,8 @@ async function upsertViews(trx: Trx, generation: number, changes: readonly Order
   }
 }
 
-/** Byte order, the same in every process (localeCompare depends on the locale). */
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const inKeyOrder = <K extends string | number, V>(map: ReadonlyMap<K, V>): [K, V][] =>
-  [...map].sort(([a], [b]) => (typeof a === 'number' && typeof b === 'number' ? a - b : compareText(String(a), String(b))));
+/** A tally's entries by key: numbers by value, strings in code-unit order (the same in every process, unlike localeCompare). */
+const inKeyOrder = <K extends string | number, V>(map: ReadonlyMap<K, V>): [K, V][] => [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 /**
  * Adds the tally to the sums: the upsert adds to what is there, so nothing needs reading or

@@ -104,7 +104,7 @@ async function lockRowKeys<DB>(trx: Transaction<DB>, keys: readonly string[]): P
   if (keys.length === 0) return;
   await sql`
     select count(pg_advisory_xact_lock(k)) from (
-      select distinct hashtextextended(current_schema() || ':' || key, 0) as k from unnest(${[...keys]}::text[]) as t(key) order by k
+      select distinct hashtextextended(current_schema() || ':' || key, 0) as k from unnest(${keys}::text[]) as t(key) order by k
     ) as sorted`.execute(trx);
 }
 
