@@ -3,7 +3,7 @@ import { EVENT_TOPICS } from '@orderflow/contracts';
 import { type Bus, createBus, loadConfig } from '@orderflow/platform';
 import { expect } from 'vitest';
 import { type Cluster, type ClusterOptions, startCluster } from '../../apps/orderflow/src/cluster.ts';
-import { TERMINAL, authEnv, eventually, request, sleep } from '../e2e/harness.ts';
+import { TERMINAL, authEnv, eventually, request, sleep, waitForAllTerminal } from '../e2e/harness.ts';
 import { type PrivateServer, startPrivateKafka, startPrivateNats, startPrivatePostgres } from './private-servers.ts';
 
 export interface FaultSystem {
@@ -14,6 +14,8 @@ export interface FaultSystem {
   urls: Record<string, string>;
   /** A client of the private broker, configured as the services are. */
   bus: Bus;
+  /** Every line the services printed (LOG_LEVEL warn unless E2E_LOG_LEVEL), as `name | line`. */
+  logs: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startFaultSystem(env: Record<string, string> = {}, options
     cluster,
     urls: cluster.urls,
     bus,
+    logs,
     async stop() {
       try {
         await cluster.stop();
@@ -194,14 +197,13 @@ export async function expectEveryOrderCompletedOnce(
   const ids = orders.map((o) => o.orderId);
   expect(new Set(ids).size).toBe(ids.length);
 
-  await eventually(
-    async () => {
-      const views = await Promise.all(ids.map((id) => request<{ status: string }>(`${urls.status}/status/${id}`)));
-      return views.every((v) => v.status === 200 && TERMINAL.includes(v.body.status)) ? true : undefined;
-    },
-    `all ${ids.length} orders to reach a terminal status`,
-    120_000,
-  );
+  // Fails after a minute in which no order ended (longer than any reconnect or rejoin takes),
+  // and then says where the rest stopped: a CI failure must be readable from its log alone.
+  try {
+    await waitForAllTerminal(urls, ids, 60_000);
+  } catch (error) {
+    throw new Error(`${String(error)}\n${await whereOrdersStopped(system, ids)}`);
+  }
   mark(`all ${ids.length} orders terminal (${stream.retried()} requests sent again)`);
 
   const listed = await request<{ total: number; items: { orderId: string; status: string }[] }>(`${urls.order}/orders?limit=500`);
@@ -246,6 +248,27 @@ export async function expectEveryOrderCompletedOnce(
     const dead = await request<{ items: unknown[] }>(`${url}/admin/dead-letters`);
     expect(dead.body.items, `dead letters of ${name}`).toEqual([]);
   }
+}
+
+/** The orders not yet terminal, by their status and last step, then every service's readiness and last log lines. */
+async function whereOrdersStopped(system: FaultSystem, ids: readonly string[]): Promise<string> {
+  const stopped = new Map<string, string[]>();
+  for (const id of ids) {
+    const view = await request<{ status: string; timeline?: { type: string }[] }>(`${system.urls.status}/status/${id}`).catch((error: unknown) => ({
+      status: 0,
+      body: { status: String(error), timeline: [] },
+    }));
+    if (view.status === 200 && TERMINAL.includes(view.body.status)) continue;
+    const where = view.status === 200 ? `${view.body.status} after ${view.body.timeline?.at(-1)?.type ?? 'nothing'}` : `HTTP ${view.status}`;
+    stopped.set(where, [...(stopped.get(where) ?? []), id]);
+  }
+  return [
+    'orders not terminal, by status and last event:',
+    ...[...stopped].map(([where, orders]) => `  ${where}: ${orders.length} (${orders.slice(0, 3).join(', ')})`),
+    `readiness: ${JSON.stringify(await readiness(system.urls))}`,
+    'the services\' last log lines:',
+    ...system.logs.slice(-80).map((line) => `  ${line}`),
+  ].join('\n');
 }
 
 /** Prints how long each phase of a fault scenario took, for reading test logs. */

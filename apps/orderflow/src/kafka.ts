@@ -40,6 +40,11 @@ export interface KafkaBrokerOptions {
   /** Where the KRaft storage lives; formatted on first use. Default: ./data/kafka-<version>. */
   dataDir?: string;
   scram?: ScramListener;
+  /**
+   * Tests only: a plaintext listener on `port` that tells clients to connect to
+   * `advertisedPort` instead, where a test's TCP proxy forwards to it (and injects faults).
+   */
+  proxied?: { port: number; advertisedPort: number };
   /** Maximum Java heap, e.g. 512m. */
   heap?: string;
   /** The broker's console log level (its full log is <dataDir>/server.log). */
@@ -99,12 +104,18 @@ export function portAccepts(port: number, host = '127.0.0.1'): Promise<boolean> 
   });
 }
 
-function serverProperties(o: Required<Pick<KafkaBrokerOptions, 'port' | 'controllerPort'>> & { logDir: string; scram?: ScramListener }): string {
+function serverProperties(
+  o: Required<Pick<KafkaBrokerOptions, 'port' | 'controllerPort'>> & Pick<KafkaBrokerOptions, 'scram' | 'proxied'> & { logDir: string },
+): string {
   const listeners = [`PLAINTEXT://127.0.0.1:${o.port}`, `CONTROLLER://127.0.0.1:${o.controllerPort}`];
   const advertised = [`PLAINTEXT://127.0.0.1:${o.port}`];
   if (o.scram) {
     listeners.push(`SASL_PLAINTEXT://127.0.0.1:${o.scram.port}`);
     advertised.push(`SASL_PLAINTEXT://127.0.0.1:${o.scram.port}`);
+  }
+  if (o.proxied) {
+    listeners.push(`PROXIED://127.0.0.1:${o.proxied.port}`);
+    advertised.push(`PROXIED://127.0.0.1:${o.proxied.advertisedPort}`);
   }
   return [
     '# Written by apps/orderflow/src/kafka.ts at each start: a single-node KRaft broker on loopback.',
@@ -115,7 +126,7 @@ function serverProperties(o: Required<Pick<KafkaBrokerOptions, 'port' | 'control
     `advertised.listeners=${advertised.join(',')}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,PROXIED:PLAINTEXT',
     ...(o.scram
       ? [
           'sasl.enabled.mechanisms=SCRAM-SHA-512',
@@ -176,7 +187,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const controllerPort = options.controllerPort ?? 9093;
   const dataDir = resolve(options.dataDir ?? join(process.env.DATA_DIR || './data', `kafka-${version}`));
   const output = options.output ?? ((line: string) => process.stderr.write(`${line}\n`));
-  for (const p of [port, controllerPort, ...(options.scram ? [options.scram.port] : [])]) {
+  for (const p of [port, controllerPort, ...(options.scram ? [options.scram.port] : []), ...(options.proxied ? [options.proxied.port] : [])]) {
     if (await portAccepts(p)) throw new Error(`127.0.0.1:${p} is already in use (a broker already running? npm run kafka -- --port N picks another)`);
   }
 
@@ -184,7 +195,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   mkdirSync(dataDir, { recursive: true });
   const propertiesFile = join(dataDir, 'server.properties');
   const logDir = join(dataDir, 'logs');
-  writeFileSync(propertiesFile, serverProperties({ port, controllerPort, logDir, scram: options.scram }));
+  writeFileSync(propertiesFile, serverProperties({ port, controllerPort, logDir, scram: options.scram, proxied: options.proxied }));
   const log4jFile = join(dataDir, 'log4j2.properties');
   writeFileSync(log4jFile, log4jConfig(options.logLevel ?? 'WARN', join(dataDir, 'server.log')));
   const jvm = [

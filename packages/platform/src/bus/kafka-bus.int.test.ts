@@ -10,6 +10,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../../apps/orderflow/src/cluster.ts';
 import { type KafkaBroker, startKafkaBroker } from '../../../../apps/orderflow/src/kafka.ts';
+import { type KafkaProxy, startKafkaProxy } from '../../../../tests/support/kafka-proxy.ts';
 import { unreachable } from '../../../../tests/support/required-services.ts';
 import type { Bus, BusMessage } from './bus.ts';
 import { type KafkaBusOptions, createKafkaBus, deleteKafkaScope } from './kafka-bus.ts';
@@ -253,18 +254,28 @@ const privateBroker = brokerList.length > 0 || process.env.REQUIRE_SERVICES === 
 describe.runIf(privateBroker)('kafka bus on a private broker', { timeout: 120_000 }, () => {
   const scram = { username: 'orderflow', password: `pw-${randomUUID()}` };
   let broker: KafkaBroker;
-  let ports: { port: number; controllerPort: number; scramPort: number };
+  let ports: { port: number; controllerPort: number; scramPort: number; proxiedPort: number; proxyPort: number };
   let dataDir: string;
+  let proxy: KafkaProxy;
   const start = () =>
-    startKafkaBroker({ port: ports.port, controllerPort: ports.controllerPort, dataDir, scram: { port: ports.scramPort, ...scram }, heap: '512m', output: () => undefined });
+    startKafkaBroker({
+      port: ports.port,
+      controllerPort: ports.controllerPort,
+      dataDir,
+      scram: { port: ports.scramPort, ...scram },
+      proxied: { port: ports.proxiedPort, advertisedPort: ports.proxyPort },
+      heap: '512m',
+      output: () => undefined,
+    });
   const open: Bus[] = [];
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => void unhandled.push(reason);
 
   beforeAll(async () => {
-    ports = { port: await freePort(), controllerPort: await freePort(), scramPort: await freePort() };
+    ports = { port: await freePort(), controllerPort: await freePort(), scramPort: await freePort(), proxiedPort: await freePort(), proxyPort: await freePort() };
     dataDir = mkdtempSync(join(tmpdir(), 'orderflow-kafka-bus-'));
     broker = await start();
+    proxy = await startKafkaProxy(ports.proxyPort, ports.proxiedPort);
     process.on('unhandledRejection', onUnhandled);
   }, 180_000);
   afterEach(async () => {
@@ -272,6 +283,7 @@ describe.runIf(privateBroker)('kafka bus on a private broker', { timeout: 120_00
   });
   afterAll(async () => {
     process.off('unhandledRejection', onUnhandled);
+    await proxy?.close();
     await broker?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -298,6 +310,26 @@ describe.runIf(privateBroker)('kafka bus on a private broker', { timeout: 120_00
 
     expect(errors().map((l) => l.msg)).toEqual([expect.stringMatching(/cannot consume: .*SASL SCRAM SHA512 authentication failed/)]);
     expect(await bus.isReady()).toBe(false);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('given a batch the broker appended but whose answer was lost in an outage, when the next publish sends a different batch, then it starts a new producer sequence and every record is on the log, in order', async () => {
+    const { logger, lines } = capturedLogger('info');
+    const bus = createKafkaBus({ brokers: [`127.0.0.1:${ports.proxyPort}`], partitions: 1, clientId: 'lost-answer', logger });
+    open.push(bus);
+    const topic = 'lost-answer';
+    await bus.publish([message(topic, 'k', 'first')]);
+
+    const lost = proxy.loseNextProduceResponse(12_000);
+    // The client gives up while the proxy refuses (as kafkajs does when a broker is down), and the caller will try again.
+    await expect(bus.publish([message(topic, 'k', 'second')])).rejects.toThrow(/ECONNREFUSED/);
+    await lost;
+    // What the outbox relay sends next: the row the broker never acknowledged, with the rows committed meanwhile.
+    await bus.publish([message(topic, 'k', 'second'), message(topic, 'k', 'third')]);
+
+    const values = (await bus.readAll(topic)).map((r) => r.value);
+    expect(values.filter((v, i) => values.indexOf(v) === i)).toEqual(['first', 'second', 'third']);
+    expect(lines.filter((l) => l.msg.includes('new producer id'))).toHaveLength(1);
     expect(unhandled).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import type { Bus, BusRecord, PartitionLag, TrackedSubscription } from './bus.ts
 import { DEFAULT_RETRY } from './bus.ts';
 import { deliverAll, errorText } from './delivery.ts';
 
-const { Kafka, Partitioners, logLevel } = kafkajs;
+const { Kafka, KafkaJSProtocolError, Partitioners, logLevel } = kafkajs;
 
 type SaslSettings = { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 
@@ -134,6 +134,21 @@ const kafkaClient = (options: { brokers: readonly string[]; clientId: string; ss
     connectionTimeout: 3_000,
   });
 
+/**
+ * The errors with which a broker says that it and an idempotent producer disagree on the
+ * producer's state (its sequence per partition, its id or epoch): retrying the same
+ * producer cannot end them.
+ */
+const PRODUCER_STATE_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+
+/** Whether a send failed with one of PRODUCER_STATE_ERRORS (kafkajs may wrap it once, as the cause of a non-retriable error). */
+export function producerStateLost(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    if (e instanceof KafkaJSProtocolError && PRODUCER_STATE_ERRORS.has(e.type)) return true;
+  }
+  return false;
+}
+
 /** Connects once; a failed attempt is forgotten so that the next call tries again. */
 const connectOnce = (connect: () => Promise<void>) => {
   let connecting: Promise<void> | undefined;
@@ -165,18 +180,21 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
   const logger = options.logger ?? pino({ level: 'warn', base: undefined });
   const kafka = kafkaClient({ ...options, clientId, logger });
   const admin = kafka.admin();
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // An idempotent producer keeps retrying (kafkajs warns that fewer retries void its
-    // guarantees): during a broker outage publish() waits, and completes once it is back.
-    retry: { ...CLIENT_RETRY, retries: Number.MAX_SAFE_INTEGER },
-    // murmur2 like the Java client and partitioner.ts: an order lands on the same partition everywhere.
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const newProducer = () => {
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // An idempotent producer keeps retrying (kafkajs warns that fewer retries void its
+      // guarantees): during a broker outage publish() waits, and completes once it is back.
+      retry: { ...CLIENT_RETRY, retries: Number.MAX_SAFE_INTEGER },
+      // murmur2 like the Java client and partitioner.ts: an order lands on the same partition everywhere.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    return { producer, connected: connectOnce(() => producer.connect()) };
+  };
+  let producing = newProducer();
   const adminConnected = connectOnce(() => admin.connect());
-  const producerConnected = connectOnce(() => producer.connect());
   const connectedAdmin = async (): Promise<Admin> => {
     await adminConnected();
     return admin;
@@ -262,7 +280,6 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       if (closed) throw new Error('bus is closed');
       if (messages.length === 0) return;
       await ensureTopics([...new Set(messages.map((m) => m.topic))]);
-      await producerConnected();
       // One request: with an idempotent producer and one request in flight, a partition
       // receives these records in the order given, exactly once.
       const byTopic = new Map<string, Message[]>();
@@ -271,7 +288,27 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         list.push({ key: m.key, value: m.value, headers: { ...m.headers } });
         byTopic.set(m.topic, list);
       }
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, list]) => ({ topic: physical(topic), messages: list })) });
+      const batch = { acks: -1, topicMessages: [...byTopic].map(([topic, list]) => ({ topic: physical(topic), messages: list })) };
+      const session = producing;
+      await session.connected();
+      try {
+        await session.producer.sendBatch(batch);
+      } catch (error) {
+        if (!producerStateLost(error)) throw error;
+        // The broker appended a batch whose answer this producer never saw (an outage), and
+        // the caller now sends a different batch (the relay's next one holds more rows): the
+        // sequences disagree, and kafkajs would repeat the same request forever. A new
+        // producer id starts a new sequence. Trade-off: the records the broker already has
+        // are written again (at least once; consumers drop the copies by event id), after
+        // the originals, so each key's order is kept.
+        if (producing === session) {
+          logger.warn({ err: error }, 'Kafka producer lost its sequence with the broker; publishing again with a new producer id');
+          producing = newProducer();
+          void session.producer.disconnect().catch(() => undefined);
+        }
+        await producing.connected();
+        await producing.producer.sendBatch(batch);
+      }
     },
     async subscribe(subscribeOptions) {
       if (closed) throw new Error('bus is closed');
@@ -635,7 +672,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
       if (closed) return;
       closed = true;
       await Promise.all([...subscriptions].map((s) => s.close()));
-      await producer.disconnect().catch(() => undefined);
+      await producing.producer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
     },
   };
