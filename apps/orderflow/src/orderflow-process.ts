@@ -4,7 +4,7 @@ import { signInHelp, startDevelopmentIssuerIfNeeded } from './development-issuer
 import { startSystem } from './system.ts';
 import { startThreadedSystem, threadServices } from './threaded-system.ts';
 import type { ServiceThread } from './service-thread-spawn.ts';
-import { startWebUiBesideServices } from './web-ui.ts';
+import { type RunningWebUi, startWebUiBesideServices } from './web-ui.ts';
 
 /**
  * Every service in this process (npm start), its services spread over this thread and
@@ -61,8 +61,6 @@ export async function runOrderflowProcess(serviceThread?: ServiceThread): Promis
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  const web = await startWebUiBesideServices({ env: process.env, port: config.ports.web, hostname: config.host, urls: system.urls, devIssuerUrl: issuer?.url, logger });
-
   // make run-local asks for a pid file, so that make stop-local signals this process (not npm).
   const pidFile = process.env.ORDERFLOW_PID_FILE;
   if (pidFile) writeFileSync(pidFile, `${process.pid}\n`);
@@ -76,6 +74,9 @@ export async function runOrderflowProcess(serviceThread?: ServiceThread): Promis
     });
   }
 
+  // In place before the web UI starts: its first start builds it for a minute, and Ctrl+C
+  // meanwhile must stop the services cleanly too (the build goes with this process).
+  let web: RunningWebUi | undefined;
   exitOnStopSignals(async (reason) => {
     logger.info({ reason }, 'stopping: finishing in-flight work');
     await web?.stop();
@@ -85,4 +86,6 @@ export async function runOrderflowProcess(serviceThread?: ServiceThread): Promis
     logger.info('stopped');
     return 0;
   });
+
+  web = await startWebUiBesideServices({ env: process.env, port: config.ports.web, hostname: config.host, urls: system.urls, devIssuerUrl: issuer?.url, logger });
 }

@@ -57,10 +57,13 @@ export async function buildWebUi(options: { progress?: (line: string) => void } 
       if (line.trim() !== '') progress(`  [web build] ${line}`);
     });
   }
+  // If this process exits meanwhile (Ctrl+C during a first start), the build goes with it.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', resolve);
-  });
+  }).finally(() => process.off('exit', killOnExit));
   if (code !== 0) throw new Error(`web UI: next build failed with exit code ${code}`);
   progress(`web UI: built in ${((performance.now() - startedAt) / 1000).toFixed(1)}s`);
 }
