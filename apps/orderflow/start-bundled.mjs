@@ -34,9 +34,10 @@ const EXTERNAL = [
   'bufferutil', // optional peers of ws and pg, usually not installed
   'utf-8-validate',
   'pg-native',
-  '@opentelemetry/', // the SDK is imported only when an OTLP endpoint is set, and registers with this same API
+  '@opentelemetry', // every package of the scope: the SDK is imported only when an OTLP endpoint is set, and registers with this same API
 ];
-const isExternal = (path) => EXTERNAL.some((name) => (name.endsWith('/') ? path.startsWith(name) : path === name || path.startsWith(`${name}/`)));
+/** A package of EXTERNAL, a file of one, or (for a scope) any package in it. */
+const isExternal = (path) => EXTERNAL.some((name) => path === name || path.startsWith(`${name}/`));
 
 /** npm start's bundle: the main thread's entry and the worker thread's, sharing their modules' chunk. */
 export async function bundleStart() {

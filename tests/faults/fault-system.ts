@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EVENT_TOPICS } from '@orderflow/contracts';
+import { EVENT_TOPICS, type OrderView } from '@orderflow/contracts';
 import { type Bus, createBus, loadConfig } from '@orderflow/platform';
 import { expect } from 'vitest';
 import { type Cluster, type ClusterOptions, startCluster } from '../../apps/orderflow/src/cluster.ts';
@@ -254,12 +254,9 @@ export async function expectEveryOrderCompletedOnce(
 async function whereOrdersStopped(system: FaultSystem, ids: readonly string[]): Promise<string> {
   const stopped = new Map<string, string[]>();
   for (const id of ids) {
-    const view = await request<{ status: string; timeline?: { type: string }[] }>(`${system.urls.status}/status/${id}`).catch((error: unknown) => ({
-      status: 0,
-      body: { status: String(error), timeline: [] },
-    }));
-    if (view.status === 200 && TERMINAL.includes(view.body.status)) continue;
-    const where = view.status === 200 ? `${view.body.status} after ${view.body.timeline?.at(-1)?.type ?? 'nothing'}` : `HTTP ${view.status}`;
+    const view = await request<OrderView>(`${system.urls.status}/status/${id}`).catch(() => undefined);
+    if (view?.status === 200 && TERMINAL.includes(view.body.status)) continue;
+    const where = view?.status === 200 ? `${view.body.status} after ${view.body.timeline.at(-1)?.type ?? 'nothing'}` : `HTTP ${view?.status ?? 'unanswered'}`;
     stopped.set(where, [...(stopped.get(where) ?? []), id]);
   }
   return [

@@ -41,10 +41,15 @@ export async function startKafkaProxy(port: number, targetPort: number): Promise
       server.listen(port, '127.0.0.1', () => resolve());
     });
 
-  const refuseFor = async (ms: number) => {
+  /** Stops listening and drops every connection. */
+  const shut = async () => {
     const closed = new Promise((resolve) => server.close(resolve)); // resolves once every connection has ended
     for (const socket of sockets) socket.destroy();
     await closed;
+  };
+
+  const refuseFor = async (ms: number) => {
+    await shut();
     await new Promise((resolve) => setTimeout(resolve, ms));
     await listen();
   };
@@ -88,10 +93,9 @@ export async function startKafkaProxy(port: number, targetPort: number): Promise
   return {
     port,
     loseNextProduceResponse: (refuseMs) => new Promise<void>((dropped) => (armed = { refuseMs, dropped })),
-    close: async () => {
+    close: () => {
       armed = undefined;
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      return shut();
     },
   };
 }

@@ -46,6 +46,13 @@ export function webUiNeedsBuild(): boolean {
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
+/** Ends the child when this process exits (a Ctrl+C, a crash) before it is done with it; returns what lets it go. */
+function endsWithThisProcess(child: ChildProcess): () => void {
+  const kill = () => child.kill('SIGTERM');
+  process.once('exit', kill);
+  return () => process.off('exit', kill);
+}
+
 /** `next build` in apps/web, its output passed through line by line as progress. */
 export async function buildWebUi(options: { progress?: (line: string) => void } = {}): Promise<void> {
   const progress = options.progress ?? print;
@@ -57,13 +64,12 @@ export async function buildWebUi(options: { progress?: (line: string) => void } 
       if (line.trim() !== '') progress(`  [web build] ${line}`);
     });
   }
-  // If this process exits meanwhile (Ctrl+C during a first start), the build goes with it.
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
+  // Ctrl+C during a first start: the build goes with this process.
+  const release = endsWithThisProcess(child);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', resolve);
-  }).finally(() => process.off('exit', killOnExit));
+  }).finally(release);
   if (code !== 0) throw new Error(`web UI: next build failed with exit code ${code}`);
   progress(`web UI: built in ${((performance.now() - startedAt) / 1000).toFixed(1)}s`);
 }
@@ -121,12 +127,11 @@ export async function startWebUi(options: {
     });
   }
   // If this process dies without stop(), the UI goes with it.
-  const killOnExit = () => child.kill('SIGTERM');
-  process.once('exit', killOnExit);
+  const release = endsWithThisProcess(child);
   const shownHost = hostname === '0.0.0.0' || hostname === '::' ? '127.0.0.1' : hostname;
   const url = `http://${shownHost}:${port}`;
   const stop = async () => {
-    process.off('exit', killOnExit);
+    release();
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');

@@ -142,7 +142,7 @@ const kafkaClient = (options: { brokers: readonly string[]; clientId: string; ss
 const PRODUCER_STATE_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
 
 /** Whether a send failed with one of PRODUCER_STATE_ERRORS (kafkajs may wrap it once, as the cause of a non-retriable error). */
-export function producerStateLost(error: unknown): boolean {
+function producerStateLost(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
     if (e instanceof KafkaJSProtocolError && PRODUCER_STATE_ERRORS.has(e.type)) return true;
   }
@@ -289,10 +289,13 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
         byTopic.set(m.topic, list);
       }
       const batch = { acks: -1, topicMessages: [...byTopic].map(([topic, list]) => ({ topic: physical(topic), messages: list })) };
+      const sendOn = async ({ producer, connected }: typeof producing) => {
+        await connected();
+        await producer.sendBatch(batch);
+      };
       const session = producing;
-      await session.connected();
       try {
-        await session.producer.sendBatch(batch);
+        await sendOn(session);
       } catch (error) {
         if (!producerStateLost(error)) throw error;
         // The broker appended a batch whose answer this producer never saw (an outage), and
@@ -306,8 +309,7 @@ export function createKafkaBus(options: KafkaBusOptions): Bus {
           producing = newProducer();
           void session.producer.disconnect().catch(() => undefined);
         }
-        await producing.connected();
-        await producing.producer.sendBatch(batch);
+        await sendOn(producing);
       }
     },
     async subscribe(subscribeOptions) {
